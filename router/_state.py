@@ -1,0 +1,244 @@
+"""The router's state of one workspace, and the indexes that make matching fast.
+
+A *pool* is a (domain, language) pair. Each pool keeps the experts who cover
+it, the subset of them who could take work right now (``idle``), and its
+queued tasks split into *classes* by requirement (skill, fluency,
+education), each class ordered by rank: priority first, then age, then id.
+An expert who frees up looks only at the heads of the classes it meets in
+its own pools; a new task looks only at the idle experts of its pool.
+"""
+
+from __future__ import annotations
+
+import heapq
+from typing import Final, TypeVar
+
+import msgspec
+from sortedcontainers import SortedList
+
+__all__ = [
+    "CANCELLED",
+    "COMPLETED",
+    "QUEUED",
+    "ClassQueue",
+    "Expert",
+    "Pool",
+    "Record",
+    "Task",
+    "Workspace",
+]
+
+#: Task lifecycle. A task is QUEUED until all its judgements are submitted.
+QUEUED: Final = 0
+COMPLETED: Final = 1
+CANCELLED: Final = 2
+
+_T = TypeVar("_T")
+PoolKey = tuple[str, str]
+Requirement = tuple[int, int, int]  # skill, fluency rank, education rank
+
+
+class Record(msgspec.Struct, gc=False):
+    """An expert's review record in one domain."""
+
+    reviews: int = 0
+    total: float = 0.0
+    passed: int = 0
+
+
+class Expert(msgspec.Struct, gc=False):
+    """An expert's profile and the router's running account of them."""
+
+    expert: str
+    domains: dict[str, int]
+    languages: dict[str, int]  # normalized tag and its prefixes -> CEFR rank
+    education: int
+    capacity: int  # contracted minutes per ISO week
+    concurrency: int
+    pools: tuple[tuple[PoolKey, int, int], ...]  # (pool, domain level, language level)
+    status: str = "offline"
+    removed: bool = False
+    idle: bool = False  # listed in the idle sets of its pools
+    week: int = 0
+    used: int = 0  # minutes assigned in ``week``
+    last_assigned: int = -1
+    assignments: dict[str, None] | None = None  # open ones, in assignment order
+    records: dict[str, Record] | None = None
+
+    def used_in(self, week: int) -> int:
+        """Minutes assigned to the expert in the given week."""
+        return self.used if self.week == week else 0
+
+    def open_count(self) -> int:
+        """How many open assignments the expert holds."""
+        return len(self.assignments) if self.assignments else 0
+
+
+class Task(msgspec.Struct, order=True, gc=False):
+    """A task and its assignments. Ordered by (rank, task): the queue order."""
+
+    rank: int
+    task: str
+    kind: str
+    domain: str
+    language: str
+    skill: int
+    fluency: int
+    education: int
+    minutes: int
+    judgements: int
+    priority: int
+    created: int
+    pool: PoolKey
+    requirement: Requirement
+    exclude: frozenset[str] | None
+    parent: str | None
+    state: int = QUEUED
+    queued: bool = False  # in its class queue: it needs more judgements
+    unroutable: bool = False  # task.unroutable was written and still holds
+    attempts: int = 0
+    open: dict[str, int] | None = None  # expert -> lease_until, in assignment order
+    submitters: list[str] | None = None
+    tried: set[str] | None = None  # everyone ever assigned: never again
+
+    def taken(self) -> int:
+        """Open assignments plus submissions."""
+        return (len(self.open) if self.open else 0) + (
+            len(self.submitters) if self.submitters else 0
+        )
+
+
+class ClassQueue:
+    """Queued tasks of one pool with the same requirement, in queue order."""
+
+    __slots__ = ("minutes", "shortest", "tasks", "witness")
+
+    def __init__(self) -> None:
+        self.tasks: SortedList[Task] = SortedList()
+        self.minutes: dict[int, int] = {}  # estimated minutes -> how many tasks
+        self.shortest = 0
+        self.witness = ""  # an expert known to meet this class, checked first
+
+    def add(self, task: Task) -> None:
+        self.tasks.add(task)
+        count = self.minutes.get(task.minutes, 0)
+        self.minutes[task.minutes] = count + 1
+        if count == 0 and (len(self.minutes) == 1 or task.minutes < self.shortest):
+            self.shortest = task.minutes
+
+    def remove(self, task: Task) -> None:
+        self.tasks.remove(task)
+        count = self.minutes[task.minutes] - 1
+        if count:
+            self.minutes[task.minutes] = count
+        else:
+            del self.minutes[task.minutes]
+            if task.minutes == self.shortest and self.minutes:
+                self.shortest = min(self.minutes)
+
+
+class Pool:
+    """One (domain, language) pair: its experts, idle experts and queued tasks."""
+
+    __slots__ = ("classes", "experts", "idle", "queued")
+
+    def __init__(self) -> None:
+        self.experts: set[str] = set()
+        self.idle: set[str] = set()
+        self.classes: dict[Requirement, ClassQueue] = {}
+        self.queued = 0
+
+
+class Workspace:
+    """Everything the router knows about one workspace."""
+
+    __slots__ = ("clock", "experts", "leases", "name", "pools", "strings", "tasks", "week")
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.clock = -(2**62)
+        self.week = 0
+        self.experts: dict[str, Expert] = {}
+        self.tasks: dict[str, Task] = {}
+        self.pools: dict[PoolKey, Pool] = {}
+        self.leases: list[tuple[int, str, str]] = []  # heap of (until, task, expert)
+        self.strings: dict[object, object] = {}  # interned names and keys
+
+    def intern(self, value: _T) -> _T:
+        """One shared object per distinct domain, language, kind or key."""
+        return self.strings.setdefault(value, value)  # type: ignore[return-value]
+
+    def pool(self, key: PoolKey) -> Pool:
+        pool = self.pools.get(key)
+        if pool is None:
+            pool = self.pools[key] = Pool()
+        return pool
+
+    # --- queue ---------------------------------------------------------------
+
+    def enqueue(self, task: Task) -> None:
+        if task.queued:
+            return
+        task.queued = True
+        pool = self.pool(task.pool)
+        queue = pool.classes.get(task.requirement)
+        if queue is None:
+            queue = pool.classes[task.requirement] = ClassQueue()
+        queue.add(task)
+        pool.queued += 1
+
+    def dequeue(self, task: Task) -> None:
+        if not task.queued:
+            return
+        task.queued = False
+        pool = self.pools[task.pool]
+        pool.classes[task.requirement].remove(task)
+        pool.queued -= 1
+
+    # --- experts -------------------------------------------------------------
+
+    def has_room(self, expert: Expert) -> bool:
+        """Could the expert take some work now, ignoring what the work is?"""
+        return (
+            expert.status == "available"
+            and not expert.removed
+            and expert.open_count() < expert.concurrency
+            and expert.used_in(self.week) < expert.capacity
+        )
+
+    def refresh_idle(self, expert: Expert) -> bool:
+        """Bring the expert's idle listing up to date; True if it has room."""
+        room = self.has_room(expert)
+        if room != expert.idle:
+            expert.idle = room
+            for key, _, _ in expert.pools:
+                pool = self.pool(key)
+                if room:
+                    pool.idle.add(expert.expert)
+                else:
+                    pool.idle.discard(expert.expert)
+        return room
+
+    def index(self, expert: Expert) -> None:
+        for key, _, _ in expert.pools:
+            self.pool(key).experts.add(expert.expert)
+        self.refresh_idle(expert)
+
+    def unindex(self, expert: Expert) -> None:
+        for key, _, _ in expert.pools:
+            pool = self.pools[key]
+            pool.experts.discard(expert.expert)
+            pool.idle.discard(expert.expert)
+        expert.idle = False
+
+    # --- leases --------------------------------------------------------------
+
+    def lease(self, until: int, task: str, expert: str) -> None:
+        heapq.heappush(self.leases, (until, task, expert))
+
+    def expired(self, now: int) -> list[tuple[int, str, str]]:
+        """Pop the leases due at ``now``, open or not, in (until, task, expert) order."""
+        due = []
+        while self.leases and self.leases[0][0] <= now:
+            due.append(heapq.heappop(self.leases))
+        return due

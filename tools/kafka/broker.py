@@ -1,0 +1,376 @@
+#!/usr/bin/env python3
+"""A real single-node Apache Kafka broker (KRaft) for tests and local use.
+
+The broker jars come from Maven Central via ``mvn``; only Java 17+ and Maven
+are needed, no Docker and no Kafka tarball.  Stdlib only, so a pytest fixture
+can import this file before any project dependency is installed::
+
+    from tools.kafka.broker import start
+    with start() as broker:          # fetches on first use, then cached
+        produce_to(broker.bootstrap)  # "127.0.0.1:PORT"
+
+CLI: ``python tools/kafka/broker.py fetch|start --help``.
+"""
+from __future__ import annotations
+
+import argparse
+import atexit
+import base64
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import weakref
+from pathlib import Path
+
+__all__ = ["VERSIONS", "DEFAULT_VERSION", "Broker", "BrokerError", "cache_dir", "fetch", "start"]
+
+_LOG4J2 = "org.apache.logging.log4j:{}:2.25.3"
+# Pinned broker versions -> extra Maven artifacts the broker needs to log.
+# kafka_2.13 declares slf4j-api but no binding; without one the broker logs
+# nothing at all, which makes start-up failures impossible to diagnose.
+VERSIONS: dict[str, list[str]] = {
+    # 3.x logs through log4j 1 (reload4j); 1.2.25 is what the 3.9 tarball ships.
+    "3.9.2": ["org.slf4j:slf4j-reload4j:1.7.36", "ch.qos.reload4j:reload4j:1.2.25"],
+    "4.4.0": [_LOG4J2.format("log4j-core"), _LOG4J2.format("log4j-slf4j-impl")],  # 4.x: log4j 2
+}
+# 3.9 is the default: aiokafka and faust-streaming work against both versions
+# (see smoke_test.py), but 3.9 is the line most production clusters still run
+# and it accepts the old protocol versions that 4.x removed (KIP-896), so a
+# client that silently relies on one fails here the same way it would in
+# production rather than only on newer clusters.  Test 4.x explicitly.
+DEFAULT_VERSION = "3.9.2"
+_MAVEN_DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
+_MARKER = ".complete"
+
+
+class BrokerError(RuntimeError):
+    """Fetching, starting or stopping the broker failed."""
+
+
+def cache_dir(version: str) -> Path:
+    """Where ``fetch`` puts a version: ``$TRIAGE_KAFKA_CACHE/<version>`` (default ~/.cache/triage/kafka)."""
+    root = os.environ.get("TRIAGE_KAFKA_CACHE") or Path.home() / ".cache" / "triage" / "kafka"
+    return Path(root) / version
+
+
+def _pom(version: str) -> str:
+    deps = [f"org.apache.kafka:kafka_2.13:{version}", *VERSIONS[version]]
+    xml = "".join(
+        "<dependency><groupId>{}</groupId><artifactId>{}</artifactId><version>{}</version></dependency>\n".format(
+            *d.split(":")
+        )
+        for d in deps
+    )
+    return (
+        '<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>\n'
+        f"<groupId>triage.local</groupId><artifactId>kafka-broker</artifactId><version>{version}</version>\n"
+        f"<packaging>pom</packaging><dependencies>\n{xml}</dependencies></project>\n"
+    )
+
+
+def fetch(version: str = DEFAULT_VERSION) -> Path:
+    """Download the broker jars for ``version``; return the ``libs`` dir.  Idempotent."""
+    if version not in VERSIONS:
+        raise BrokerError(f"unsupported Kafka version {version!r}; known: {', '.join(VERSIONS)}")
+    home = cache_dir(version)
+    libs = home / "libs"
+    if (libs / _MARKER).exists():
+        return libs
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise BrokerError("Maven ('mvn') is not on PATH; it is needed to fetch the Kafka jars")
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "pom.xml").write_text(_pom(version))
+    # Copy into a scratch dir and rename, so an interrupted fetch never leaves
+    # a half-filled libs/ that a later run could mistake for a complete one.
+    tmp = home / "libs.partial"
+    shutil.rmtree(tmp, ignore_errors=True)
+    shutil.rmtree(libs, ignore_errors=True)
+    cmd = [mvn, "-q", "-B", "-f", str(home / "pom.xml"), f"{_MAVEN_DEPENDENCY_PLUGIN}:copy-dependencies",
+           f"-DoutputDirectory={tmp}", "-DincludeScope=runtime"]
+    res = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if res.returncode != 0 or not any(tmp.glob("kafka_2.13-*.jar")):
+        raise BrokerError(f"fetching Kafka {version} failed ({' '.join(cmd)}):\n{res.stdout[-4000:]}")
+    tmp.rename(libs)
+    (libs / _MARKER).write_text(version + "\n")  # written last: marks the download complete
+    return libs
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _cluster_id() -> str:
+    # Same format as `StorageTool random-uuid` (base64url of 16 random bytes),
+    # without paying for a JVM start; Kafka rejects ids that start with "-".
+    while True:
+        cid = base64.urlsafe_b64encode(os.urandom(16)).decode().rstrip("=")
+        if not cid.startswith("-"):
+            return cid
+
+
+def _metadata_lists_broker(port: int, timeout: float = 2.0) -> bool:
+    """True once the broker answers a Metadata request listing itself.
+
+    The port accepts TCP connections before request processing is enabled, and
+    a KRaft broker leaves itself out of Metadata responses until the controller
+    has unfenced it, so this is the moment clients can really use it.  Metadata
+    v4 is the oldest version 4.x still serves and is still served by 3.x.
+    """
+    client = b"triage-probe"
+    req = struct.pack(">hhih", 3, 4, 1, len(client)) + client + struct.pack(">ib", 0, 0)
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
+            s.sendall(struct.pack(">i", len(req)) + req)
+            buf = b""
+            while len(buf) < 4 or len(buf) < 4 + struct.unpack(">i", buf[:4])[0]:
+                chunk = s.recv(65536)
+                if not chunk:
+                    return False
+                buf += chunk
+    except OSError:
+        return False
+    # size, correlation id, throttle_time_ms, brokers[node_id, host, port, rack]...
+    correlation, _throttle, n_brokers = struct.unpack(">iii", buf[4:16])
+    if correlation != 1 or n_brokers < 1:
+        return False
+    off = 16 + 4  # node_id
+    (host_len,) = struct.unpack(">h", buf[off:off + 2])
+    (broker_port,) = struct.unpack(">i", buf[off + 2 + host_len:off + 6 + host_len])
+    return broker_port == port
+
+
+_LOG4J1 = """\
+log4j.rootLogger=INFO, out
+log4j.appender.out=org.apache.log4j.ConsoleAppender
+log4j.appender.out.layout=org.apache.log4j.PatternLayout
+log4j.appender.out.layout.ConversionPattern=[%d] %p %m (%c)%n
+log4j.logger.kafka.request.logger=WARN
+log4j.logger.state.change.logger=WARN
+"""
+_LOG4J2_CONF = """\
+rootLogger.level = INFO
+rootLogger.appenderRef.out.ref = OUT
+appender.out.type = Console
+appender.out.name = OUT
+appender.out.layout.type = PatternLayout
+appender.out.layout.pattern = [%d] %p %m (%c)%n
+logger.request.name = kafka.request.logger
+logger.request.level = WARN
+logger.state.name = state.change.logger
+logger.state.level = WARN
+"""
+
+
+class Broker:
+    """One KRaft broker+controller process on 127.0.0.1.
+
+    ``data_dir`` holds the Kafka log (and survives ``stop``/``kill`` so that
+    ``restart`` sees the same topics and offsets); ``log_dir`` holds the
+    config files and ``kafka.log``.  Without them a temp dir is used and
+    removed when the context manager exits.
+    """
+
+    def __init__(self, version: str = DEFAULT_VERSION, port: int = 0,
+                 data_dir: str | os.PathLike | None = None, log_dir: str | os.PathLike | None = None):
+        if version not in VERSIONS:
+            raise BrokerError(f"unsupported Kafka version {version!r}; known: {', '.join(VERSIONS)}")
+        self.version = version
+        self.port = port or _free_port()
+        self.controller_port = _free_port()
+        self._tmp = None if data_dir and log_dir else Path(tempfile.mkdtemp(prefix="triage-kafka-"))
+        self.data_dir = Path(data_dir) if data_dir else self._tmp / "data"
+        self.log_dir = Path(log_dir) if log_dir else self._tmp / "logs"
+        self.log_file = self.log_dir / "kafka.log"
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        """The ``bootstrap.servers`` value for clients: ``127.0.0.1:PORT``."""
+        return f"127.0.0.1:{self.port}"
+
+    def _write_config(self) -> Path:
+        p, c = self.port, self.controller_port
+        props = {
+            "process.roles": "broker,controller",
+            "node.id": "1",
+            # A static voter set works on 3.9 and 4.x alike; the dynamic
+            # quorum of 4.x (controller.quorum.bootstrap.servers) would
+            # instead need `format --standalone`.
+            "controller.quorum.voters": f"1@127.0.0.1:{c}",
+            "listeners": f"PLAINTEXT://127.0.0.1:{p},CONTROLLER://127.0.0.1:{c}",
+            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{p}",
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "controller.listener.names": "CONTROLLER",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "log.dirs": str(self.data_dir),
+            "num.partitions": "1",
+            # Off: code under test must create its topics with the partition
+            # count it relies on; auto-creation would silently give it 1.
+            "auto.create.topics.enable": "false",
+            "offsets.topic.replication.factor": "1",
+            "offsets.topic.num.partitions": "4",  # fewer coordinator partitions, faster first group join
+            "transaction.state.log.replication.factor": "1",
+            "transaction.state.log.min.isr": "1",
+            "transaction.state.log.num.partitions": "4",
+            "group.initial.rebalance.delay.ms": "0",
+            "log.segment.bytes": str(16 * 1024 * 1024),
+            "log.retention.check.interval.ms": "60000",
+        }
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        (self.log_dir / "log4j.properties").write_text(_LOG4J1)
+        (self.log_dir / "log4j2.properties").write_text(_LOG4J2_CONF)
+        path = self.log_dir / "server.properties"
+        path.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
+        return path
+
+    def _java(self, main: list[str], out) -> subprocess.Popen:
+        java = Path(os.environ["JAVA_HOME"], "bin", "java") if os.environ.get("JAVA_HOME") else shutil.which("java")
+        if not java:
+            raise BrokerError("Java ('java' or $JAVA_HOME) not found; Kafka needs Java 17+")
+        libs = fetch(self.version)
+        cmd = [str(java), "-Xms128m", "-Xmx512m", "-XX:+UseG1GC", "-Djava.awt.headless=true",
+               f"-Dlog4j.configuration=file:{self.log_dir / 'log4j.properties'}",
+               f"-Dlog4j2.configurationFile={self.log_dir / 'log4j2.properties'}",
+               "-cp", str(libs / "*"), *main]
+        # Own session: a Ctrl-C meant for the Python side must not hit the
+        # JVM directly; stop() (or the atexit hook) shuts it down in order.
+        return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+
+    def start(self, timeout: float = 90.0) -> "Broker":
+        """Format storage on first use, launch the broker, wait until it serves clients."""
+        if self.running:
+            return self
+        config = self._write_config()
+        with open(self.log_file, "ab") as out:
+            if not (self.data_dir / "meta.properties").exists():
+                fmt = self._java(["kafka.tools.StorageTool", "format", "-t", _cluster_id(), "-c", str(config),
+                                  "--ignore-formatted"], out)
+                if fmt.wait(timeout) != 0:
+                    raise BrokerError(f"formatting {self.data_dir} failed:\n{self.log_tail()}")
+            self.proc = self._java(["kafka.Kafka", str(config)], out)
+        _live.add(self)
+        deadline = time.monotonic() + timeout
+        while not _metadata_lists_broker(self.port):
+            if self.proc.poll() is not None:
+                raise BrokerError(f"Kafka {self.version} exited with {self.proc.returncode} "
+                                  f"while starting:\n{self.log_tail()}")
+            if time.monotonic() > deadline:
+                self.kill()
+                raise BrokerError(f"Kafka {self.version} not ready on {self.bootstrap} "
+                                  f"after {timeout:.0f}s:\n{self.log_tail()}")
+            time.sleep(0.2)
+        return self
+
+    @property
+    def running(self) -> bool:
+        """Whether the broker process is alive."""
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Shut down cleanly (SIGTERM), SIGKILL if that takes longer than ``timeout``."""
+        if not self.running:
+            return
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def kill(self) -> None:
+        """SIGKILL the broker, as a crash would.  Data stays for ``restart``."""
+        if self.running:
+            self.proc.kill()
+        if self.proc is not None:
+            self.proc.wait()
+
+    def restart(self, timeout: float = 90.0) -> "Broker":
+        """Stop if running, then start again on the same ports and data dir."""
+        self.stop()
+        return self.start(timeout)
+
+    def log_tail(self, lines: int = 40) -> str:
+        """The last ``lines`` lines of ``kafka.log``."""
+        try:
+            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no broker log)"
+
+    def close(self) -> None:
+        """Stop, and remove the temp dir if this broker created one."""
+        self.stop()
+        _live.discard(self)
+        if self._tmp is not None:
+            shutil.rmtree(self._tmp, ignore_errors=True)
+
+    def __enter__(self) -> "Broker":
+        return self if self.running else self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<Broker kafka-{self.version} {self.bootstrap} {'running' if self.running else 'stopped'}>"
+
+
+# The JVM runs in its own session, so nothing else would stop it when Python
+# exits without calling stop(); this keeps brokers from outliving the tests.
+_live: "weakref.WeakSet[Broker]" = weakref.WeakSet()
+atexit.register(lambda: [b.close() for b in list(_live)])
+
+
+def start(version: str = DEFAULT_VERSION, port: int = 0, data_dir: str | os.PathLike | None = None,
+          log_dir: str | os.PathLike | None = None, timeout: float = 90.0) -> Broker:
+    """Fetch if needed and start a broker; returns it running (usable as a context manager)."""
+    return Broker(version, port, data_dir, log_dir).start(timeout)
+
+
+def _interrupt(*_) -> None:
+    raise KeyboardInterrupt
+
+
+def _main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="broker.py", description=__doc__.split("\n\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    f = sub.add_parser("fetch", help="download the broker jars into the cache")
+    s = sub.add_parser("start", help="run a broker in the foreground until Ctrl-C / SIGTERM")
+    for p in (f, s):
+        p.add_argument("--version", default=DEFAULT_VERSION, choices=list(VERSIONS))
+    s.add_argument("--port", type=int, default=9092, help="client port (default 9092; 0 = any free port)")
+    s.add_argument("--dir", type=Path, help="keep data and logs here (default: a temp dir, removed on exit)")
+    args = ap.parse_args(argv)
+    try:
+        if args.cmd == "fetch":
+            t = time.monotonic()
+            print(f"Kafka {args.version} jars in {fetch(args.version)} ({time.monotonic() - t:.1f}s)")
+            return 0
+        d = args.dir
+        broker = Broker(args.version, args.port, d and d / "data", d and d / "logs")
+        # SIGTERM takes the same orderly path as Ctrl-C.
+        signal.signal(signal.SIGTERM, _interrupt)
+        with broker:
+            print(f"Kafka {args.version} ready: bootstrap {broker.bootstrap} (log: {broker.log_file})", flush=True)
+            while broker.running:
+                time.sleep(0.5)
+            print(f"broker exited with {broker.proc.returncode}:\n{broker.log_tail()}", file=sys.stderr)
+            return 1
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+        return 0
+    except BrokerError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(_main())
