@@ -148,6 +148,8 @@ def _metadata_lists_broker(port: int, timeout: float = 2.0) -> bool:
     return broker_port == port
 
 
+# Everything goes to stdout, which start() sends to kafka.log.  The config
+# dumps (~400 lines per client/server config object) are what would flood it.
 _LOG4J1 = """\
 log4j.rootLogger=INFO, out
 log4j.appender.out=org.apache.log4j.ConsoleAppender
@@ -155,6 +157,8 @@ log4j.appender.out.layout=org.apache.log4j.PatternLayout
 log4j.appender.out.layout.ConversionPattern=[%d] %p %m (%c)%n
 log4j.logger.kafka.request.logger=WARN
 log4j.logger.state.change.logger=WARN
+log4j.logger.org.apache.kafka.common.config.AbstractConfig=WARN
+log4j.logger.kafka.server.KafkaConfig=WARN
 """
 _LOG4J2_CONF = """\
 rootLogger.level = INFO
@@ -167,6 +171,8 @@ logger.request.name = kafka.request.logger
 logger.request.level = WARN
 logger.state.name = state.change.logger
 logger.state.level = WARN
+logger.config.name = org.apache.kafka.common.config.AbstractConfig
+logger.config.level = WARN
 """
 
 
@@ -222,6 +228,10 @@ class Broker:
             "transaction.state.log.min.isr": "1",
             "transaction.state.log.num.partitions": "4",
             "group.initial.rebalance.delay.ms": "0",
+            # After a SIGKILL the old registration blocks the restarted broker
+            # until its session expires (default 9s); keep crash tests quick.
+            "broker.heartbeat.interval.ms": "500",
+            "broker.session.timeout.ms": "3000",
             "log.segment.bytes": str(16 * 1024 * 1024),
             "log.retention.check.interval.ms": "60000",
         }

@@ -1,0 +1,137 @@
+"""The engine driven by the embedded journal: recover, process, follow.
+
+This is the imperative shell around ``router.Engine`` when no broker is
+configured. It owns nothing the journal does not: on start it rebuilds the
+engine by folding the processed inputs again (with the policy that was in
+force at each position), then processes what is pending in batches, each
+batch's outputs committed together with the ``processed`` mark.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+import msgspec
+import structlog
+
+from events import ClockTick, InputEvent, OutputEvent, decode_input
+from router import DEFAULT_POLICY, Engine, Policy
+
+from ._journal import Journal
+
+__all__ = ["EmbeddedRuntime", "encode_policy", "log_decisions"]
+
+_log = structlog.get_logger("triage")
+
+
+def log_decisions(outputs: Sequence[OutputEvent]) -> None:
+    """One canonical log line per routing decision, with its ids bound."""
+    for out in outputs:
+        fields = msgspec.to_builtins(out)
+        fields.pop("reasons", None)
+        kind = fields.pop("type")
+        if "event" in fields:  # structlog's own name for the message
+            fields["rejected"] = fields.pop("event")
+        _log.info(kind, **fields)
+
+
+class EmbeddedRuntime:
+    """Runs the engine over a journal; one writer per journal at a time."""
+
+    def __init__(
+        self,
+        journal: Journal,
+        policy: Policy = DEFAULT_POLICY,
+        *,
+        batch: int = 2_000,
+        on_outputs: Callable[[Sequence[OutputEvent]], None] | None = log_decisions,
+    ) -> None:
+        self.journal = journal
+        self.policy = policy
+        self.engine = Engine(policy)
+        self.batch = batch
+        self.on_outputs = on_outputs
+        self.position = 0
+
+    def recover(self) -> int:
+        """Rebuild the engine from the processed inputs; returns how many were folded."""
+        epochs = [(pos, msgspec.json.decode(body, type=Policy)) for pos, body in self.journal.policies()]
+        processed = self.journal.processed()
+        folded = 0
+        while self.position < processed:
+            rows = self.journal.inputs(self.position, upto=processed, limit=self.batch * 5)
+            for pos, body in rows:
+                while epochs and epochs[0][0] <= pos:
+                    self.engine.policy = epochs.pop(0)[1]
+                self.engine.apply(decode_input(body))
+                self.position = pos
+                folded += 1
+        self.engine.policy = self.policy
+        self.journal.set_policy(encode_policy(self.policy))
+        return folded
+
+    def step(self) -> int:
+        """Process one batch of pending inputs; returns how many."""
+        rows = self.journal.inputs(self.position, limit=self.batch)
+        if not rows:
+            return 0
+        results = []
+        for pos, body in rows:
+            outputs = self.engine.apply(decode_input(body))
+            results.append((pos, outputs))
+            if outputs and self.on_outputs is not None:
+                self.on_outputs(outputs)
+        self.journal.record(results)
+        self.position = rows[-1][0]
+        return len(rows)
+
+    def run(
+        self,
+        *,
+        until_idle: bool,
+        poll: float = 0.2,
+        tick: float | None = None,
+        stop: threading.Event | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> int:
+        """Process pending inputs; unless ``until_idle``, keep following the log.
+
+        While following, every ``tick`` seconds a ``clock.tick`` at the wall
+        clock is appended to the log for each workspace, so leases expire with
+        no traffic. The ticks are logged inputs like any other, so a replay
+        of the log decides exactly as this run did.
+        """
+        done = 0
+        last_tick = time.monotonic()
+        while stop is None or not stop.is_set():
+            count = self.step()
+            done += count
+            if count:
+                continue
+            if until_idle:
+                break
+            if tick is not None and time.monotonic() - last_tick >= tick:
+                last_tick = time.monotonic()
+                self.journal.append(self.ticks(clock()))
+                continue
+            if stop is not None:
+                stop.wait(poll)
+            else:
+                time.sleep(poll)
+        return done
+
+    def ticks(self, now: datetime) -> list[InputEvent]:
+        """One ``clock.tick`` per known workspace at ``now``."""
+        stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+        return [
+            ClockTick(f"tick:{stamp}", now, workspace) for workspace in sorted(self.engine.workspaces)
+        ]
+
+
+def encode_policy(policy: Policy) -> bytes:
+    """The canonical JSON of a policy, as the journal keeps it."""
+    return msgspec.json.encode(policy)
+
