@@ -382,7 +382,8 @@ class Engine:
                         heapq.heappush(heap, (task.rank, task.task, ""))
                 elif not expert_id:
                     self._check_routable(step, task)
-            if expert_id and (chosen is not None or not task.queued):
+            if expert_id:
+                # Whether or not it got this task, the expert may take another.
                 self._offer(ws, ws.experts[expert_id], heap)
 
     def _offer(self, ws: Workspace, expert: Expert, heap: list[tuple[int, str, str]]) -> None:

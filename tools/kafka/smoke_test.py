@@ -42,9 +42,15 @@ async def create_topics(bs: str, *names: str, partitions: int = 4) -> None:
     await admin.start()
     try:
         await admin.create_topics([NewTopic(n, partitions, 1) for n in names])
-        meta = await admin.describe_topics(list(names))
-        got = {t["topic"]: len(t["partitions"]) for t in meta}
-        assert got == {n: partitions for n in names}, got
+        # CreateTopics returns before the new partitions reach the broker's
+        # metadata cache, so an immediate describe can still show none.
+        want = {n: partitions for n in names}
+        for _ in range(50):
+            got = {t["topic"]: len(t["partitions"]) for t in await admin.describe_topics(list(names))}
+            if got == want:
+                return
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"partitions: wanted {want}, got {got}")
     finally:
         await admin.close()
 

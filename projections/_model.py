@@ -1,0 +1,284 @@
+"""The report: what the projections say about each workspace, as msgspec Structs.
+
+Structs rather than dicts so that a program gets the same shape every time
+(``msgspec.json.encode`` and ``msgspec.to_builtins`` give JSON directly)
+and a typo in a field name is a type error, not a missing key. Every dict
+in a report is built in sorted key order and every float is rounded to
+three places, so the same journal encodes to the same bytes.
+
+Units are in the field names: ``_seconds``, ``_hours``; ratios are 0-1.
+A metric with no samples is ``None`` (JSON ``null``), never 0.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import msgspec
+
+__all__ = [
+    "DeadLetters",
+    "EventCounts",
+    "ExpertLoad",
+    "Handling",
+    "LowQuality",
+    "PoolStaffing",
+    "Quality",
+    "QualityTally",
+    "Report",
+    "Staffing",
+    "TaskBreakdown",
+    "Tasks",
+    "TimeSummary",
+    "Utilization",
+    "Waiting",
+    "WeekErrors",
+    "WorkspaceReport",
+]
+
+
+class _Part(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """Base of the report's parts: immutable, keyword-only."""
+
+
+# --- tasks -----------------------------------------------------------------
+
+
+class TaskBreakdown(_Part):
+    """Task counts of one kind, domain or language."""
+
+    created: int
+    assigned: int
+    completed: int
+    cancelled: int
+    queued: int
+
+
+class Tasks(_Part):
+    """Task flow: totals, what is waiting now, requeues, and breakdowns.
+
+    ``queued`` counts tasks waiting for a first or a further assignment
+    (open assignments plus submissions below ``judgements``); ``in_progress``
+    the other unfinished tasks, all of whose judgements are being worked on.
+    ``unroutable`` counts unfinished tasks flagged by ``task.unroutable`` and
+    not assigned since; ``unroutable_events`` every flag ever written.
+    """
+
+    created: int
+    assigned: int
+    completed: int
+    cancelled: int
+    queued: int
+    in_progress: int
+    unroutable: int
+    unroutable_events: int
+    requeued: int
+    requeued_by_reason: dict[str, int]
+    by_kind: dict[str, TaskBreakdown]
+    by_domain: dict[str, TaskBreakdown]
+    by_language: dict[str, TaskBreakdown]
+
+
+# --- time ------------------------------------------------------------------
+
+
+class TimeSummary(_Part):
+    """Count, mean and nearest-rank percentiles of durations, in seconds."""
+
+    count: int
+    mean_seconds: float | None
+    p50_seconds: float | None
+    p90_seconds: float | None
+
+
+class Handling(_Part):
+    """Handling time from ``task.submitted`` ``seconds``; AHT is the mean."""
+
+    submissions: int
+    aht_seconds: float | None
+    p50_seconds: float | None
+    p90_seconds: float | None
+    by_kind: dict[str, TimeSummary]
+    by_domain: dict[str, TimeSummary]
+    by_language: dict[str, TimeSummary]
+    by_expert: dict[str, TimeSummary]
+
+
+class Waiting(_Part):
+    """Time from creation to first assignment, and the age of the oldest queued task."""
+
+    first_assigned: int
+    mean_seconds: float | None
+    p50_seconds: float | None
+    p90_seconds: float | None
+    oldest_queued_seconds: float | None
+    oldest_queued_task: str | None
+
+
+# --- quality ---------------------------------------------------------------
+
+
+class QualityTally(_Part):
+    """Reviews of one expert, domain, language or kind."""
+
+    reviews: int
+    mean_score: float | None
+    pass_rate: float | None
+
+
+class WeekErrors(_Part):
+    """Reviews of one ISO week (UTC, by the review's ``at``) and their error categories."""
+
+    week: str
+    reviews: int
+    failed: int
+    errors: dict[str, int]
+
+
+class LowQuality(_Part):
+    """One failed or low-scored review, with the submission's ``ref`` if it had one."""
+
+    task: str
+    kind: str
+    domain: str
+    language: str
+    expert: str
+    reviewer: str
+    score: float
+    passed: bool
+    errors: tuple[str, ...]
+    at: datetime
+    ref: str | None
+
+
+class Quality(_Part):
+    """Review outcomes: overall, broken down, the error trend and the low-quality list.
+
+    ``low_quality`` holds every review that failed or scored below
+    ``low_score``, in journal order.
+    """
+
+    reviews: int
+    mean_score: float | None
+    pass_rate: float | None
+    low_score: float
+    by_expert: dict[str, QualityTally]
+    by_domain: dict[str, QualityTally]
+    by_language: dict[str, QualityTally]
+    by_kind: dict[str, QualityTally]
+    errors: dict[str, int]
+    error_trend: list[WeekErrors]
+    low_quality: list[LowQuality]
+
+
+# --- people ----------------------------------------------------------------
+
+
+class PoolStaffing(_Part):
+    """Supply against queued demand in one (domain, language) pool.
+
+    ``capacity_hours`` sums the weekly hours of every non-removed expert
+    covering the pool (any level; a ``pt-BR`` speaker also covers ``pt``),
+    ``available_hours`` those of the available ones. An expert covering
+    several pools counts fully in each. ``demand_hours`` is the remaining
+    work of the pool's queued tasks: judgements not yet submitted nor being
+    worked on, times ``minutes``. ``gap_hours`` = demand - capacity: positive
+    means a week of everyone's contracted hours would not clear the backlog.
+    """
+
+    domain: str
+    language: str
+    experts: int
+    available: int
+    capacity_hours: float
+    available_hours: float
+    demand_hours: float
+    gap_hours: float
+    queued: int
+    unroutable: int
+
+
+class Staffing(_Part):
+    """The workforce now: non-removed experts by status and by profile, and pools.
+
+    ``by_domain_language_education`` nests domain -> language -> education ->
+    experts; an expert counts once in every (domain, language) they declared.
+    """
+
+    experts: int
+    available: int
+    away: int
+    offline: int
+    removed: int
+    capacity_hours: float
+    available_hours: float
+    by_education: dict[str, int]
+    by_domain_language_education: dict[str, dict[str, dict[str, int]]]
+    pools: list[PoolStaffing]
+
+
+class ExpertLoad(_Part):
+    """One expert's assigned hours this ISO week against their weekly hours."""
+
+    status: str
+    weekly_hours: float
+    assigned_hours: float
+    utilization: float
+    open: int
+
+
+class Utilization(_Part):
+    """Hours assigned in the workspace clock's ISO week against contracted hours.
+
+    Assigned hours follow the contract's rule 2: the ``minutes`` of tasks
+    assigned in the week, less those of assignments that ended in
+    ``task.requeued``. ``given_back_hours`` totals those returns over the
+    whole journal. Removed experts count in neither hours nor capacity.
+    """
+
+    week: str | None
+    capacity_hours: float
+    assigned_hours: float
+    utilization: float | None
+    given_back_hours: float
+    given_back_by_reason: dict[str, float]
+    by_expert: dict[str, ExpertLoad]
+
+
+# --- the whole -------------------------------------------------------------
+
+
+class EventCounts(_Part):
+    """Refused events of the workspace; ``rejected_by_reason`` keys mask the ids."""
+
+    rejected: int
+    rejected_by_reason: dict[str, int]
+    dead_letters: int
+
+
+class WorkspaceReport(_Part):
+    """Every metric of one workspace; ``clock`` is the latest ``at`` it has seen."""
+
+    clock: datetime | None
+    week: str | None
+    tasks: Tasks
+    handling: Handling
+    waiting: Waiting
+    quality: Quality
+    staffing: Staffing
+    utilization: Utilization
+    events: EventCounts
+
+
+class DeadLetters(_Part):
+    """Records that never became events, over all workspaces, by source."""
+
+    total: int
+    by_source: dict[str, int]
+
+
+class Report(_Part):
+    """The projections at one point of the journal: per workspace, and dead letters."""
+
+    workspaces: dict[str, WorkspaceReport]
+    dead_letters: DeadLetters

@@ -1,0 +1,363 @@
+"""From the fold's state to the report: every derived number, computed on demand.
+
+One pass over the tasks gives all task-derived figures (counts by state and
+by kind, domain and language; pool demand; the oldest queued task). Every
+dict is built in sorted key order and every float rounded to three places,
+so the same state always encodes to the same bytes.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Iterable
+from typing import Final
+
+from events import EDUCATION_LEVELS
+from router import expand, from_micros, iso_week
+
+from ._model import (
+    DeadLetters,
+    EventCounts,
+    ExpertLoad,
+    Handling,
+    PoolStaffing,
+    Quality,
+    QualityTally,
+    Report,
+    Staffing,
+    TaskBreakdown,
+    Tasks,
+    TimeSummary,
+    Utilization,
+    Waiting,
+    WeekErrors,
+    WorkspaceReport,
+)
+from ._state import CANCELLED, COMPLETED, OPEN, Expert, Tally, Workspace
+from ._stats import summarize
+
+__all__ = ["build_report"]
+
+_MICROS: Final = 1_000_000
+_Pool = tuple[str, str]
+
+
+def build_report(
+    workspaces: dict[str, Workspace], dead_letters: dict[str, int], low_score: float
+) -> Report:
+    """The report of every workspace, and the dead letters over all of them."""
+    return Report(
+        workspaces={
+            name: _workspace(ws, low_score) for name, ws in sorted(workspaces.items())
+        },
+        dead_letters=DeadLetters(
+            total=sum(dead_letters.values()), by_source=dict(sorted(dead_letters.items()))
+        ),
+    )
+
+
+def _workspace(ws: Workspace, low_score: float) -> WorkspaceReport:
+    scan = _Scan(ws)
+    live = sorted((name, expert) for name, expert in ws.experts.items() if not expert.removed)
+    week = iso_week(ws.clock) if ws.seen() else None
+    return WorkspaceReport(
+        clock=from_micros(ws.clock) if ws.seen() else None,
+        week=week,
+        tasks=_tasks(ws, scan),
+        handling=_handling(ws),
+        waiting=_waiting(ws, scan),
+        quality=_quality(ws, low_score),
+        staffing=_staffing(ws, scan, live),
+        utilization=_utilization(ws, live, week),
+        events=EventCounts(
+            rejected=ws.rejected,
+            rejected_by_reason=dict(sorted(ws.rejected_by_reason.items())),
+            dead_letters=ws.dead_letters,
+        ),
+    )
+
+
+def _round(value: float) -> float:
+    return round(value, 3)
+
+
+def _ratio(part: float, whole: float) -> float | None:
+    return round(part / whole, 3) if whole else None
+
+
+# --- tasks -------------------------------------------------------------------
+
+
+class _Scan:
+    """Everything derived from one pass over a workspace's tasks."""
+
+    def __init__(self, ws: Workspace) -> None:
+        # created, assigned, completed, cancelled, queued
+        self.totals = [0, 0, 0, 0, 0]
+        self.in_progress = 0
+        self.unroutable = 0
+        self.by_kind: dict[str, list[int]] = {}
+        self.by_domain: dict[str, list[int]] = {}
+        self.by_language: dict[str, list[int]] = {}
+        self.demand: dict[_Pool, int] = {}  # minutes
+        self.queued: dict[_Pool, int] = {}
+        self.flagged: dict[_Pool, int] = {}
+        self.pools: set[_Pool] = set()
+        self.oldest: tuple[int, str] | None = None
+        for name, task in ws.tasks.items():
+            pool = (task.domain, task.language)
+            self.pools.add(pool)
+            waiting = task.waiting()
+            row = (
+                1,
+                task.assignments,
+                task.state == COMPLETED,
+                task.state == CANCELLED,
+                waiting,
+            )
+            for groups, key in (
+                (self.by_kind, task.kind),
+                (self.by_domain, task.domain),
+                (self.by_language, task.language),
+            ):
+                counts = groups.get(key)
+                if counts is None:
+                    counts = groups[key] = [0, 0, 0, 0, 0]
+                for i, value in enumerate(row):
+                    counts[i] += value
+            for i, value in enumerate(row):
+                self.totals[i] += value
+            if task.state != OPEN:
+                continue
+            if task.unroutable:
+                self.unroutable += 1
+                self.flagged[pool] = self.flagged.get(pool, 0) + 1
+            if not waiting:
+                self.in_progress += 1
+                continue
+            taken = task.submitted + (len(task.open) if task.open else 0)
+            self.demand[pool] = self.demand.get(pool, 0) + (task.judgements - taken) * task.minutes
+            self.queued[pool] = self.queued.get(pool, 0) + 1
+            if self.oldest is None or (task.created, name) < self.oldest:
+                self.oldest = (task.created, name)
+
+
+def _breakdown(groups: dict[str, list[int]]) -> dict[str, TaskBreakdown]:
+    return {
+        key: TaskBreakdown(
+            created=c[0], assigned=c[1], completed=c[2], cancelled=c[3], queued=c[4]
+        )
+        for key, c in sorted(groups.items())
+    }
+
+
+def _tasks(ws: Workspace, scan: _Scan) -> Tasks:
+    created, _, completed, cancelled, queued = scan.totals
+    return Tasks(
+        created=created,
+        assigned=ws.assigned,
+        completed=completed,
+        cancelled=cancelled,
+        queued=queued,
+        in_progress=scan.in_progress,
+        unroutable=scan.unroutable,
+        unroutable_events=ws.unroutable_events,
+        requeued=sum(ws.requeued.values()),
+        requeued_by_reason=dict(sorted(ws.requeued.items())),
+        by_kind=_breakdown(scan.by_kind),
+        by_domain=_breakdown(scan.by_domain),
+        by_language=_breakdown(scan.by_language),
+    )
+
+
+# --- time --------------------------------------------------------------------
+
+
+def _time(samples: array[int], unit: int = 1) -> TimeSummary:
+    count, mean, p50, p90 = summarize(samples, unit)
+    return TimeSummary(count=count, mean_seconds=mean, p50_seconds=p50, p90_seconds=p90)
+
+
+def _times(groups: dict[str, array[int]]) -> dict[str, TimeSummary]:
+    return {key: _time(samples) for key, samples in sorted(groups.items())}
+
+
+def _handling(ws: Workspace) -> Handling:
+    count, mean, p50, p90 = summarize(ws.handling)
+    return Handling(
+        submissions=count,
+        aht_seconds=mean,
+        p50_seconds=p50,
+        p90_seconds=p90,
+        by_kind=_times(ws.handling_by_kind),
+        by_domain=_times(ws.handling_by_domain),
+        by_language=_times(ws.handling_by_language),
+        by_expert=_times(ws.handling_by_expert),
+    )
+
+
+def _waiting(ws: Workspace, scan: _Scan) -> Waiting:
+    count, mean, p50, p90 = summarize(ws.waits, _MICROS)
+    oldest = scan.oldest
+    return Waiting(
+        first_assigned=count,
+        mean_seconds=mean,
+        p50_seconds=p50,
+        p90_seconds=p90,
+        oldest_queued_seconds=(
+            _round((ws.clock - oldest[0]) / _MICROS) if oldest is not None else None
+        ),
+        oldest_queued_task=oldest[1] if oldest is not None else None,
+    )
+
+
+# --- quality -----------------------------------------------------------------
+
+
+def _tally(tally: Tally) -> QualityTally:
+    return QualityTally(
+        reviews=tally.reviews,
+        mean_score=_ratio(tally.total, tally.reviews),
+        pass_rate=_ratio(tally.passed, tally.reviews),
+    )
+
+
+def _tallies(groups: dict[str, Tally]) -> dict[str, QualityTally]:
+    return {key: _tally(tally) for key, tally in sorted(groups.items())}
+
+
+def _quality(ws: Workspace, low_score: float) -> Quality:
+    overall = _tally(ws.quality)
+    errors: dict[str, int] = {}
+    trend = []
+    for _, weekly in sorted(ws.weeks.items()):
+        for error, count in weekly.errors.items():
+            errors[error] = errors.get(error, 0) + count
+        trend.append(
+            WeekErrors(
+                week=iso_week(weekly.instant),
+                reviews=weekly.reviews,
+                failed=weekly.failed,
+                errors=dict(sorted(weekly.errors.items())),
+            )
+        )
+    return Quality(
+        reviews=overall.reviews,
+        mean_score=overall.mean_score,
+        pass_rate=overall.pass_rate,
+        low_score=low_score,
+        by_expert=_tallies(ws.quality_by_expert),
+        by_domain=_tallies(ws.quality_by_domain),
+        by_language=_tallies(ws.quality_by_language),
+        by_kind=_tallies(ws.quality_by_kind),
+        errors=dict(sorted(errors.items())),
+        error_trend=trend,
+        low_quality=list(ws.low_quality),
+    )
+
+
+# --- people ------------------------------------------------------------------
+
+
+def _covers(expert: Expert) -> Iterable[_Pool]:
+    """Every pool the expert can serve: each language also counts for its prefixes."""
+    return {
+        (domain, language)
+        for domain in expert.domains
+        for tag in expert.languages
+        for language in expand(tag)
+    }
+
+
+def _staffing(ws: Workspace, scan: _Scan, live: list[tuple[str, Expert]]) -> Staffing:
+    statuses = {"available": 0, "away": 0, "offline": 0}
+    by_education = dict.fromkeys(EDUCATION_LEVELS, 0)
+    nested: dict[str, dict[str, dict[str, int]]] = {}
+    pools = set(scan.pools)
+    for _, expert in live:
+        statuses[expert.status] += 1
+        by_education[expert.education] += 1
+        for domain in expert.domains:
+            languages = nested.setdefault(domain, {})
+            for language in expert.languages:
+                pools.add((domain, language))
+                levels = languages.setdefault(language, {})
+                levels[expert.education] = levels.get(expert.education, 0) + 1
+    # experts, available, capacity hours, available hours
+    supply: dict[_Pool, list[float]] = {pool: [0, 0, 0.0, 0.0] for pool in pools}
+    for _, expert in live:
+        available = expert.status == "available"
+        for pool in _covers(expert):
+            row = supply.get(pool)
+            if row is not None:
+                row[0] += 1
+                row[2] += expert.weekly_hours
+                if available:
+                    row[1] += 1
+                    row[3] += expert.weekly_hours
+    rows = []
+    for pool in sorted(pools):
+        experts, available, capacity, available_hours = supply[pool]
+        demand = scan.demand.get(pool, 0) / 60
+        rows.append(
+            PoolStaffing(
+                domain=pool[0],
+                language=pool[1],
+                experts=int(experts),
+                available=int(available),
+                capacity_hours=_round(capacity),
+                available_hours=_round(available_hours),
+                demand_hours=_round(demand),
+                gap_hours=_round(demand - capacity),
+                queued=scan.queued.get(pool, 0),
+                unroutable=scan.flagged.get(pool, 0),
+            )
+        )
+    return Staffing(
+        experts=len(live),
+        available=statuses["available"],
+        away=statuses["away"],
+        offline=statuses["offline"],
+        removed=len(ws.experts) - len(live),
+        capacity_hours=_round(sum(expert.weekly_hours for _, expert in live)),
+        available_hours=_round(
+            sum(expert.weekly_hours for _, expert in live if expert.status == "available")
+        ),
+        by_education=by_education,
+        by_domain_language_education={
+            domain: {
+                language: dict(sorted(levels.items()))
+                for language, levels in sorted(languages.items())
+            }
+            for domain, languages in sorted(nested.items())
+        },
+        pools=rows,
+    )
+
+
+def _utilization(ws: Workspace, live: list[tuple[str, Expert]], week: str | None) -> Utilization:
+    by_expert = {}
+    assigned_minutes = 0
+    capacity = 0.0
+    for name, expert in live:
+        minutes = expert.used if expert.week == ws.week else 0
+        assigned_minutes += minutes
+        capacity += expert.weekly_hours
+        by_expert[name] = ExpertLoad(
+            status=expert.status,
+            weekly_hours=expert.weekly_hours,
+            assigned_hours=_round(minutes / 60),
+            utilization=_round(minutes / 60 / expert.weekly_hours),
+            open=expert.open,
+        )
+    return Utilization(
+        week=week,
+        capacity_hours=_round(capacity),
+        assigned_hours=_round(assigned_minutes / 60),
+        utilization=_ratio(assigned_minutes / 60, capacity),
+        given_back_hours=_round(sum(ws.given_back.values()) / 60),
+        given_back_by_reason={
+            reason: _round(minutes / 60) for reason, minutes in sorted(ws.given_back.items())
+        },
+        by_expert=by_expert,
+    )

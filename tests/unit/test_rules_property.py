@@ -1,0 +1,181 @@
+"""Random event sequences never break the contract's rules 1 to 4, and replay exactly.
+
+Hypothesis draws a workforce and a stream of events (profiles, presence,
+removals, tasks with requirements, exclusions, parents and several
+judgements, cancellations, declines, submissions, reviews, ticks, in two
+workspaces that share ids), feeding each to the engine and the output to an
+independent referee (tests/rules.py). Submissions and declines mostly come
+from real holders, sometimes from anyone, so refusals are exercised too.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from events import (
+    ClockTick,
+    ExpertProfile,
+    ExpertRemoved,
+    ExpertStatus,
+    InputEvent,
+    TaskCancelled,
+    TaskCreated,
+    TaskDeclined,
+    TaskReviewed,
+    TaskSubmitted,
+    encode,
+)
+from router import Engine, Policy
+from tests.rules import CEFR, EDU, Referee
+
+EXPERTS = ["ana", "bo", "chen", "dara", "eli"]
+TASKS = [f"t{i}" for i in range(10)]
+DOMAINS = ["stem", "law"]
+LANGUAGES = ["en", "pt-BR", "pt", "fr"]
+WORKSPACES = ["w1", "w2"]
+START = datetime(2026, 11, 1, 20, 0, tzinfo=UTC)  # a Sunday evening: the ISO week turns soon
+POLICY = Policy(lease_min_minutes=20, lease_factor=2.0, lease_max_minutes=240)
+
+ACTIONS = [
+    "profile", "status", "status", "status", "removed",
+    "created", "created", "created", "cancelled",
+    "declined", "submitted", "submitted", "submitted", "reviewed", "tick",
+]
+
+
+def draw_event(data: st.DataObject, n: int, at: datetime, ws: str, referee: Referee) -> InputEvent:
+    def pick(values: list[str]) -> str:
+        return data.draw(st.sampled_from(values))
+
+    eid = f"ev{n}"
+    action = pick(ACTIONS)
+    if action == "profile":
+        return ExpertProfile(
+            eid, at, ws,
+            expert=pick(EXPERTS),
+            domains=data.draw(
+                st.dictionaries(st.sampled_from(DOMAINS), st.integers(1, 5), min_size=1)
+            ),
+            languages=data.draw(
+                st.dictionaries(st.sampled_from(LANGUAGES), st.sampled_from(CEFR[3:]), min_size=1)
+            ),
+            education=pick(EDU[1:]),
+            weekly_hours=data.draw(st.sampled_from([0.5, 1.0, 2.0, 20.0])),
+            concurrency=data.draw(st.integers(1, 2)),
+        )
+    if action == "status":
+        return ExpertStatus(
+            eid, at, ws, expert=pick(EXPERTS), status=pick(["available", "available", "away", "offline"])
+        )
+    if action == "removed":
+        return ExpertRemoved(eid, at, ws, expert=pick(EXPERTS))
+    if action == "created":
+        earlier = sorted(referee.work)
+        return TaskCreated(
+            eid, at, ws,
+            task=pick(TASKS),
+            kind=pick(["write", "rate", "audit"]),
+            domain=pick(DOMAINS),
+            language=pick(LANGUAGES),
+            minutes=data.draw(st.sampled_from([5, 15, 30, 45, 90])),
+            education=pick(EDU[:4]),
+            skill=data.draw(st.integers(1, 4)),
+            fluency=pick(CEFR[3:]),
+            priority=data.draw(st.sampled_from([0, 0, 10, 50])),
+            judgements=data.draw(st.integers(1, 3)),
+            exclude=tuple(data.draw(st.lists(st.sampled_from(EXPERTS), max_size=2, unique=True))),
+            parent=pick(earlier) if earlier and data.draw(st.booleans()) else None,
+        )
+    if action == "cancelled":
+        return TaskCancelled(eid, at, ws, task=pick(TASKS))
+    if action in ("declined", "submitted"):
+        holders = sorted((t, e) for t, w in referee.work.items() for e in w.open)
+        if holders and data.draw(st.integers(0, 4)) > 0:
+            task, expert = pick([f"{t}|{e}" for t, e in holders]).split("|")
+        else:
+            task, expert = pick(TASKS), pick(EXPERTS)
+        if action == "declined":
+            return TaskDeclined(eid, at, ws, task=task, expert=expert)
+        return TaskSubmitted(eid, at, ws, task=task, expert=expert, seconds=data.draw(st.integers(0, 5000)))
+    if action == "reviewed":
+        done = sorted((t, e) for t, w in referee.work.items() for e in w.submitters)
+        if done and data.draw(st.booleans()):
+            task, expert = pick([f"{t}|{e}" for t, e in done]).split("|")
+        else:
+            task, expert = pick(TASKS), pick(EXPERTS)
+        score = data.draw(st.floats(0, 1))
+        return TaskReviewed(
+            eid, at, ws, task=task, expert=expert, reviewer=pick([*EXPERTS, "qa-lead"]),
+            score=score, passed=score >= 0.7,
+        )
+    return ClockTick(eid, at, ws)
+
+
+@given(st.data())
+def test_random_streams_keep_rules_1_to_4(data: st.DataObject) -> None:
+    engine = Engine(POLICY)
+    referees = {ws: Referee() for ws in WORKSPACES}
+    clock = START
+    stream: list[InputEvent] = []
+    for n in range(data.draw(st.integers(5, 80), label="events")):
+        clock += timedelta(minutes=data.draw(st.sampled_from([0, 0, 1, 10, 30, 90, 600])))
+        late = data.draw(st.sampled_from([0, 0, 0, 0, 5]))  # now and then an event arrives late
+        ws = data.draw(st.sampled_from(WORKSPACES))
+        event = draw_event(data, n, clock - timedelta(minutes=late), ws, referees[ws])
+        outputs = engine.apply(event)
+        referees[ws].step(event, outputs)
+        stream.append(event)
+
+    replay_a = Engine(POLICY)
+    replay_b = Engine(POLICY)
+    out_a = b"\n".join(encode(o) for e in stream for o in replay_a.apply(e))
+    out_b = b"\n".join(encode(o) for e in stream for o in replay_b.apply(e))
+    assert out_a == out_b
+
+
+@given(st.data())
+def test_busy_workspace_keeps_rules(data: st.DataObject) -> None:
+    """Many available experts and tasks at once: the dispatch loop under load."""
+    engine = Engine(POLICY)
+    referee = Referee()
+    at = START
+    n = 0
+
+    def feed(event: InputEvent) -> None:
+        referee.step(event, engine.apply(event))
+
+    for expert in EXPERTS:
+        n += 1
+        feed(ExpertProfile(
+            f"p{n}", at, "w", expert=expert,
+            domains={"stem": data.draw(st.integers(1, 5)), "law": data.draw(st.integers(1, 5))},
+            languages={data.draw(st.sampled_from(LANGUAGES)): "native", "en": "C1"},
+            education=data.draw(st.sampled_from(EDU[1:])),
+            weekly_hours=data.draw(st.sampled_from([1.0, 3.0, 20.0])),
+            concurrency=data.draw(st.integers(1, 3)),
+        ))
+    for task in TASKS:
+        n += 1
+        feed(TaskCreated(
+            f"c{n}", at, "w", task=task, kind="rate", domain=data.draw(st.sampled_from(DOMAINS)),
+            language=data.draw(st.sampled_from(LANGUAGES)), minutes=data.draw(st.sampled_from([10, 40])),
+            skill=data.draw(st.integers(1, 3)), judgements=data.draw(st.integers(1, 3)),
+            priority=data.draw(st.sampled_from([0, 5, 90])),
+        ))
+    for expert in EXPERTS:
+        n += 1
+        at += timedelta(minutes=1)
+        feed(ExpertStatus(f"s{n}", at, "w", expert=expert, status="available"))
+    for _ in range(data.draw(st.integers(0, 30))):
+        n += 1
+        at += timedelta(minutes=data.draw(st.sampled_from([1, 20, 200, 3000])))
+        holders = sorted((t, e) for t, w in referee.work.items() for e in w.open)
+        if holders:
+            task, expert = data.draw(st.sampled_from(holders))
+            feed(TaskSubmitted(f"x{n}", at, "w", task=task, expert=expert, seconds=60))
+        else:
+            feed(ClockTick(f"k{n}", at, "w"))
+    assert referee.assigned >= 0  # the referee checked every step
