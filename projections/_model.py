@@ -6,6 +6,9 @@ and a typo in a field name is a type error, not a missing key. Every dict
 in a report is built in sorted key order and every float is rounded to
 three places, so the same journal encodes to the same bytes.
 
+Each Struct states ``frozen=True, kw_only=True`` itself rather than
+inheriting it, because mypy does not see msgspec's inherited ``frozen``.
+
 Units are in the field names: ``_seconds``, ``_hours``; ratios are 0-1.
 A metric with no samples is ``None`` (JSON ``null``), never 0.
 """
@@ -37,14 +40,10 @@ __all__ = [
 ]
 
 
-class _Part(msgspec.Struct, frozen=True, kw_only=True, gc=False):
-    """Base of the report's parts: immutable, keyword-only."""
-
-
 # --- tasks -----------------------------------------------------------------
 
 
-class TaskBreakdown(_Part):
+class TaskBreakdown(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """Task counts of one kind, domain or language."""
 
     created: int
@@ -54,7 +53,7 @@ class TaskBreakdown(_Part):
     queued: int
 
 
-class Tasks(_Part):
+class Tasks(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """Task flow: totals, what is waiting now, requeues, and breakdowns.
 
     ``queued`` counts tasks waiting for a first or a further assignment
@@ -82,7 +81,7 @@ class Tasks(_Part):
 # --- time ------------------------------------------------------------------
 
 
-class TimeSummary(_Part):
+class TimeSummary(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """Count, mean and nearest-rank percentiles of durations, in seconds."""
 
     count: int
@@ -91,7 +90,7 @@ class TimeSummary(_Part):
     p90_seconds: float | None
 
 
-class Handling(_Part):
+class Handling(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """Handling time from ``task.submitted`` ``seconds``; AHT is the mean."""
 
     submissions: int
@@ -104,7 +103,7 @@ class Handling(_Part):
     by_expert: dict[str, TimeSummary]
 
 
-class Waiting(_Part):
+class Waiting(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """Time from creation to first assignment, and the age of the oldest queued task."""
 
     first_assigned: int
@@ -118,7 +117,7 @@ class Waiting(_Part):
 # --- quality ---------------------------------------------------------------
 
 
-class QualityTally(_Part):
+class QualityTally(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """Reviews of one expert, domain, language or kind."""
 
     reviews: int
@@ -126,7 +125,7 @@ class QualityTally(_Part):
     pass_rate: float | None
 
 
-class WeekErrors(_Part):
+class WeekErrors(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """Reviews of one ISO week (UTC, by the review's ``at``) and their error categories."""
 
     week: str
@@ -135,7 +134,7 @@ class WeekErrors(_Part):
     errors: dict[str, int]
 
 
-class LowQuality(_Part):
+class LowQuality(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """One failed or low-scored review, with the submission's ``ref`` if it had one."""
 
     task: str
@@ -151,7 +150,7 @@ class LowQuality(_Part):
     ref: str | None
 
 
-class Quality(_Part):
+class Quality(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """Review outcomes: overall, broken down, the error trend and the low-quality list.
 
     ``low_quality`` holds every review that failed or scored below
@@ -174,7 +173,7 @@ class Quality(_Part):
 # --- people ----------------------------------------------------------------
 
 
-class PoolStaffing(_Part):
+class PoolStaffing(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """Supply against queued demand in one (domain, language) pool.
 
     ``capacity_hours`` sums the weekly hours of every non-removed expert
@@ -198,7 +197,7 @@ class PoolStaffing(_Part):
     unroutable: int
 
 
-class Staffing(_Part):
+class Staffing(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """The workforce now: non-removed experts by status and by profile, and pools.
 
     ``by_domain_language_education`` nests domain -> language -> education ->
@@ -217,7 +216,7 @@ class Staffing(_Part):
     pools: list[PoolStaffing]
 
 
-class ExpertLoad(_Part):
+class ExpertLoad(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """One expert's assigned hours this ISO week against their weekly hours."""
 
     status: str
@@ -227,7 +226,7 @@ class ExpertLoad(_Part):
     open: int
 
 
-class Utilization(_Part):
+class Utilization(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """Hours assigned in the workspace clock's ISO week against contracted hours.
 
     Assigned hours follow the contract's rule 2: the ``minutes`` of tasks
@@ -248,7 +247,7 @@ class Utilization(_Part):
 # --- the whole -------------------------------------------------------------
 
 
-class EventCounts(_Part):
+class EventCounts(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """Refused events of the workspace; ``rejected_by_reason`` keys mask the ids."""
 
     rejected: int
@@ -256,7 +255,7 @@ class EventCounts(_Part):
     dead_letters: int
 
 
-class WorkspaceReport(_Part):
+class WorkspaceReport(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """Every metric of one workspace; ``clock`` is the latest ``at`` it has seen."""
 
     clock: datetime | None
@@ -270,14 +269,14 @@ class WorkspaceReport(_Part):
     events: EventCounts
 
 
-class DeadLetters(_Part):
+class DeadLetters(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """Records that never became events, over all workspaces, by source."""
 
     total: int
     by_source: dict[str, int]
 
 
-class Report(_Part):
+class Report(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """The projections at one point of the journal: per workspace, and dead letters."""
 
     workspaces: dict[str, WorkspaceReport]

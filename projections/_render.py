@@ -94,13 +94,13 @@ def _cut(text: str | None, width: int = _CELL) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], left: str = "l") -> list[str]:
-    """Columns padded to their widest cell; ``left`` marks the text columns with ``l``.
+def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], align: str = "l") -> list[str]:
+    """Columns padded to their widest cell, ``align`` ``l`` (text) or ``r`` (numbers).
 
-    Columns past the end of ``left`` are numbers, aligned right.
+    Columns past the end of ``align`` are numbers, aligned right.
     """
     widths = [max(len(cells[i]) for cells in (headers, *rows)) for i in range(len(headers))]
-    flush = [left[i : i + 1] == "l" for i in range(len(headers))]
+    flush = [align[i : i + 1] == "l" for i in range(len(headers))]
 
     def line(cells: Sequence[str]) -> str:
         padded = (
@@ -135,7 +135,9 @@ def _workspace(name: str, ws: WorkspaceReport) -> list[str]:
 
 def _summary(ws: WorkspaceReport) -> list[str]:
     t, w, h, q, s, u = ws.tasks, ws.waiting, ws.handling, ws.quality, ws.staffing, ws.utilization
-    requeued = ", ".join(f"{count:,} {why}" for why, count in t.requeued_by_reason.items())
+    requeued = ", ".join(
+        f"{count:,} {why}" for why, count in t.requeued_by_reason.items() if count
+    )
     education = ", ".join(f"{level} {count:,}" for level, count in s.by_education.items())
     oldest = (
         f"; oldest queued {_dur(w.oldest_queued_seconds)} ({_cut(w.oldest_queued_task)})"
@@ -147,7 +149,7 @@ def _summary(ws: WorkspaceReport) -> list[str]:
          f"completed, {t.cancelled:,} cancelled; now {t.queued:,} queued, "
          f"{t.in_progress:,} in progress"),
         ("", f"unroutable now {t.unroutable:,} ({t.unroutable_events:,} flags in all); "
-         f"requeued {t.requeued:,}: {requeued}"),
+         f"requeued {t.requeued:,}" + (f" ({requeued})" if requeued else "")),
         ("Waiting", f"to first assignment p50 {_dur(w.p50_seconds)}, p90 {_dur(w.p90_seconds)}"
          f" over {w.first_assigned:,} tasks{oldest}"),
         ("Handling", f"AHT {_dur(h.aht_seconds)}, p50 {_dur(h.p50_seconds)}, "
@@ -207,7 +209,7 @@ def _pools(ws: WorkspaceReport) -> list[str]:
                "queued", "unroutable")
     title = _title("Pools by staffing gap (queued demand h - weekly capacity h)", len(rows),
                    len(pools))
-    return ["", title, *_table(headers, rows, left="ll")]
+    return ["", title, *_table(headers, rows, align="ll")]
 
 
 def _experts(ws: WorkspaceReport) -> list[str]:
@@ -221,7 +223,8 @@ def _experts(ws: WorkspaceReport) -> list[str]:
         return (
             _cut(name), load.status if load else "removed",
             f"{load.weekly_hours:g}" if load else "-",
-            f"{load.assigned_hours:,.1f}" if load else "-", _pct(load.utilization if load else None),
+            f"{load.assigned_hours:,.1f}" if load else "-",
+            _pct(load.utilization if load else None),
             f"{hs.count:,}" if hs else "0", _dur(hs.mean_seconds if hs else None),
             f"{qt.reviews:,}" if qt else "0", _score(qt.mean_score if qt else None),
             _pct(qt.pass_rate if qt else None),
@@ -231,14 +234,14 @@ def _experts(ws: WorkspaceReport) -> list[str]:
                "score", "pass")
     busiest = sorted(loads, key=lambda name: (-loads[name].utilization, name))[:_FEW]
     lines = ["", _title("Experts, busiest this week", len(busiest), len(loads)),
-             *_table(headers, [row(name) for name in busiest], left="ll")]
+             *_table(headers, [row(name) for name in busiest], align="ll")]
     reviewed = [name for name, qt in quality.items() if qt.mean_score is not None]
     if reviewed:
         weakest = sorted(
             reviewed, key=lambda name: (quality[name].mean_score, -quality[name].reviews, name)
         )[:_FEW]
         lines += ["", _title("Experts, lowest mean review score", len(weakest), len(reviewed)),
-                  *_table(headers, [row(name) for name in weakest], left="ll")]
+                  *_table(headers, [row(name) for name in weakest], align="ll")]
     return lines
 
 
@@ -258,7 +261,7 @@ def _errors(ws: WorkspaceReport) -> list[str]:
     overall = sorted(quality.errors.items(), key=lambda item: (-item[1], item[0]))
     headers = ("week", "reviews", "failed", "fail", "top errors")
     lines = ["", _title("Review errors by ISO week", len(trend), len(quality.error_trend)),
-             *_table(headers, rows)]
+             *_table(headers, rows, align="lrrrl")]
     if overall:
         lines.append("  all weeks: " + ", ".join(f"{e} {n:,}" for e, n in overall[:_TOP]))
     return lines
@@ -272,15 +275,15 @@ def _low_quality(ws: WorkspaceReport) -> list[str]:
     rows = [
         (r.at.strftime("%Y-%m-%d %H:%M"), _cut(r.task), _cut(r.kind, 12), _cut(r.domain, 12),
          r.language, _cut(r.expert, 16), _cut(r.reviewer, 16), f"{r.score:.2f}",
-         "pass" if r.passed else "fail", _cut(",".join(r.errors)) if r.errors else "-",
-         _cut(r.ref, 32))
+         "pass" if r.passed else "fail", _cut(",".join(r.errors), 20) if r.errors else "-",
+         _cut(r.ref, 28))
         for r in worst
     ]
     headers = ("at", "task", "kind", "domain", "lang", "expert", "reviewer", "score", "",
                "errors", "ref")
     title = _title(f"Low quality, worst first (score < {ws.quality.low_score:g} or failed)",
                    len(rows), len(low))
-    return ["", title, *_table(headers, rows, left="lllllll.lll")]
+    return ["", title, *_table(headers, rows, align="lllllllrlll")]
 
 
 def _rejections(ws: WorkspaceReport) -> list[str]:
@@ -289,4 +292,4 @@ def _rejections(ws: WorkspaceReport) -> list[str]:
         return []
     rows = [(f"{count:,}", reason) for reason, count in reasons[:_FEW]]
     return ["", _title("Rejected events by reason", len(rows), len(reasons)),
-            *_table(("count", "reason"), rows, left=".l")]
+            *_table(("count", "reason"), rows, align="rl")]

@@ -297,16 +297,16 @@ def _staffing(ws: Workspace, scan: _Scan, live: list[tuple[str, Expert]]) -> Sta
                     row[3] += expert.weekly_hours
     rows = []
     for pool in sorted(pools):
-        experts, available, capacity, available_hours = supply[pool]
+        experts, free, capacity, free_hours = supply[pool]
         demand = scan.demand.get(pool, 0) / 60
         rows.append(
             PoolStaffing(
                 domain=pool[0],
                 language=pool[1],
                 experts=int(experts),
-                available=int(available),
+                available=int(free),
                 capacity_hours=_round(capacity),
-                available_hours=_round(available_hours),
+                available_hours=_round(free_hours),
                 demand_hours=_round(demand),
                 gap_hours=_round(demand - capacity),
                 queued=scan.queued.get(pool, 0),

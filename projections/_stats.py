@@ -40,7 +40,7 @@ def percentile(ordered: Sequence[int], p: int) -> int:
 class Summary(NamedTuple):
     """Count, mean and percentiles of a sample, divided by a unit, rounded to 3 places."""
 
-    count: int
+    samples: int
     mean: float | None
     p50: float | None
     p90: float | None

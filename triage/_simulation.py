@@ -147,11 +147,12 @@ class SimulationSummary(msgspec.Struct, frozen=True, kw_only=True):
 class _Job:
     """The simulation's memory of one task."""
 
-    __slots__ = ("authors", "created", "open")
+    __slots__ = ("authors", "created", "open", "stuck")
 
     def __init__(self, created: TaskCreated) -> None:
         self.created = created
         self.open = True
+        self.stuck = False  # unroutable, and not assigned since
         self.authors: list[str] = []
 
 
@@ -193,7 +194,7 @@ class _Run:
             onboarding_days=min(scenario.onboarding_days, max(1, scenario.days // 2)),
         )
         self.people = {p.expert: p for p in self.roster}
-        self.client = Client(self.roster, scenario.mix, scenario.workspace)
+        self.client = Client(scenario.mix, scenario.workspace)
         self.jobs: dict[str, _Job] = {}
         self.work: dict[tuple[str, str], _Work] = {}
         self.status: dict[str, Status] = {}
@@ -244,7 +245,9 @@ class _Run:
         for persona in self.roster:
             self.at(persona.onboarded, partial(self.onboard, persona))
         self.at(self.begin + scenario.tick_minutes * MINUTE, self.tick)
-        self.at(self.next_arrival(self.begin), self.arrive)
+        # The client starts publishing work once the first expert is on board.
+        kickoff = min(p.onboarded for p in self.roster)
+        self.at(self.next_arrival(kickoff), self.arrive)
         for _ in range(scenario.gap_tasks):
             self.at(self.begin + round(rng.uniform(1, max(1, scenario.days - 1)) * DAY), self.gap)
         late = self.begin + max(scenario.days * 3 // 4, scenario.days - 7) * DAY
@@ -292,6 +295,11 @@ class _Run:
                 self.at(self.now + self.rng.randrange(5, 120) * 1_000_000, partial(self.review_task, job))
         elif isinstance(out, TaskUnroutable):
             self.unroutable[out.task] = None
+            self.jobs[out.task].stuck = True
+            # Ops see the staffing gap; unless someone who can take it is hired, the
+            # client moves the item elsewhere.
+            self.at(self.now + self.rng.randrange(24, 72) * _HOUR,
+                    partial(self.cancel, out.task, "no qualified expert: moved elsewhere", True))
         elif isinstance(out, EventRejected):
             tag = _tag(cause)
             self.rejected[tag] = self.rejected.get(tag, 0) + 1
@@ -301,6 +309,7 @@ class _Run:
         job = self.jobs[out.task]
         persona = self.people[out.expert]
         task = job.created
+        job.stuck = False
         self.minutes["assigned"] += task.minutes
         work = self.work[(out.task, out.expert)] = _Work(out.task, out.expert)
         chance = rng.random()
@@ -324,7 +333,7 @@ class _Run:
         self.send(ExpertProfile(*self.stamp(), **persona.profile()))  # type: ignore[arg-type]
         self.onboarded += 1
         self.status[persona.expert] = "offline"
-        self.client.onboarded(persona)
+        self.client.staffed(persona)
         local = self.now + persona.utc_offset * MINUTE
         self.at(local - local % DAY + DAY - persona.utc_offset * MINUTE, partial(self.plan, persona))
 
@@ -346,6 +355,7 @@ class _Run:
 
     def offboard(self, persona: Persona) -> None:
         persona.removed = True
+        self.client.staffed(persona)
         self.send(ExpertRemoved(*self.stamp(), expert=persona.expert))
 
     def promote(self, persona: Persona) -> None:
@@ -357,6 +367,7 @@ class _Run:
             persona.weekly_hours = 30.0
         elif missing:
             persona.domains[self.rng.choice(missing)] = 3
+        self.client.staffed(persona)
         self.send(ExpertProfile(*self.stamp(), **persona.profile()))  # type: ignore[arg-type]
 
     def decline(self, work: _Work) -> None:
@@ -434,17 +445,15 @@ class _Run:
         return self.end
 
     def gap(self) -> None:
-        task = self.client.gap(*self.stamp()[:2], self.next_task_id())
+        task = self.client.gap(self.roster, *self.stamp()[:2], self.next_task_id())
         self.create(task)
-        self.at(self.now + self.rng.randrange(2, 4) * DAY,
-                partial(self.cancel, task.task, "no qualified expert: moved to another vendor"))
 
     def review_task(self, parent: _Job) -> None:
         self.create(self.client.review_of(self.rng, *self.stamp()[:2], parent.created))
 
-    def cancel(self, task: str, reason: str) -> None:
+    def cancel(self, task: str, reason: str, stuck: bool = False) -> None:
         job = self.jobs[task]
-        if job.open:  # the client knows what is done: it only cancels open work
+        if job.open and (job.stuck or not stuck):  # the client knows what is done
             job.open = False
             self.send(TaskCancelled(*self.stamp(), task=task, reason=reason))
 

@@ -291,33 +291,39 @@ def shift(persona: Persona, rng: random.Random, weekday: int) -> list[tuple[int,
 class Client:
     """The upstream system: what work it publishes, and with which requirements.
 
-    The client plans work for the team it hired: a task's requirements are
-    drawn, then relaxed until enough people on the whole roster (onboarded
-    or not yet) could take it; languages follow the onboarded team, so the
-    nine new languages arrive with their experts.
+    The client plans work for the team on board: a task's domain and
+    language are those of an expert drawn from the staff (so the nine new
+    languages arrive with their experts), and its requirements are drawn,
+    then relaxed until enough of the staff could take it. The client knows
+    its vendor's staff, not who is at work: a task can still wait, or
+    become unroutable when declines and exclusions bar everyone.
     """
 
-    def __init__(
-        self, roster: Sequence[Persona], mix: Sequence[tuple[str, float]], workspace: str
-    ) -> None:
-        self.roster = list(roster)
+    def __init__(self, mix: Sequence[tuple[str, float]], workspace: str) -> None:
         self.workspace = workspace
         self.kinds = [kind for kind, _ in mix]
         self.cumulative = list(itertools.accumulate(weight for _, weight in mix))
-        self.natives: dict[str, int] = {}
+        self.staff: dict[str, Persona] = {}
+        self._staff: list[Persona] = []
         self._counts: dict[tuple[str, str, int, int, int], int] = {}
         self._pools: dict[tuple[str, str], list[Persona]] = {}
-        for persona in self.roster:
-            for domain in persona.domains:
-                for language in persona.languages:
-                    self._pools.setdefault((domain, language), []).append(persona)
 
-    def onboarded(self, persona: Persona) -> None:
-        """The client now plans work in this expert's native language too."""
-        self.natives[persona.native] = self.natives.get(persona.native, 0) + 1
+    def staffed(self, persona: Persona) -> None:
+        """The expert joined, changed profile or left: plan work for the team as it is now."""
+        if persona.removed:
+            self.staff.pop(persona.expert, None)
+        else:
+            self.staff[persona.expert] = persona
+        self._staff = list(self.staff.values())
+        self._pools = {}
+        for person in self._staff:
+            for domain in person.domains:
+                for language in person.languages:
+                    self._pools.setdefault((domain, language), []).append(person)
+        self._counts.clear()
 
     def count(self, domain: str, language: str, skill: int, fluency: Cefr, education: str) -> int:
-        """How many people on the roster meet these requirements."""
+        """How many experts of the staff meet these requirements."""
         key = (domain, language, skill, CEFR_LEVELS[fluency], EDUCATION_LEVELS[education])
         found = self._counts.get(key)
         if found is None:
@@ -332,24 +338,22 @@ class Client:
 
     def draw(self, rng: random.Random, event: str, at: datetime, task: str) -> TaskCreated:
         """A new task arriving at ``at``, with the given event and task ids."""
-        kind = self.kinds[
-            bisect.bisect_right(self.cumulative, rng.random() * self.cumulative[-1])
-        ]
+        kind = self.kinds[bisect.bisect_right(self.cumulative, rng.random() * self.cumulative[-1])]
         spec = KINDS[kind]
-        if self.natives:
-            language = _pick(rng, {code: float(n) for code, n in self.natives.items()})
-        else:
-            language = "en"
-        domain = _pick(rng, DOMAINS)
+        judgements = rng.choice(spec.judgements)
+        domain, language = "general", "en"
+        for _ in range(4):  # a pool with room for every judgement and a decline
+            domain, language = self._pool_of(rng)
+            if self.count(domain, language, 1, "C1", "bachelor") > judgements:
+                break
         skill = rng.choices((2, 3, 4), (40, 40, 20))[0]
         fluency: Cefr = rng.choices(("C1", "native", "C2"), (75, 20, 5))[0]
         if domain == "stem" and rng.random() < 0.06:
             education: Education = "doctorate"
         else:
             education = "master" if rng.random() < 0.25 else "bachelor"
-        judgements = rng.choice(spec.judgements)
-        domain, language, skill, fluency, education = self._staffable(
-            rng, (domain, language, skill, fluency, education), judgements + 1
+        skill, fluency, education = self._relax(
+            domain, language, skill, fluency, education, judgements + 1
         )
         priority = 0
         due = at + timedelta(days=rng.randrange(2, 6))
@@ -359,10 +363,10 @@ class Client:
         elif kind == "red_team" and rng.random() < 0.25:
             priority = 40  # probes of a fresh model checkpoint
         exclude: tuple[str, ...] = ()
-        if rng.random() < 0.01:
-            pool = self._pools.get((domain, language), [])
-            if len(pool) > judgements + 3:
-                exclude = tuple(sorted(p.expert for p in rng.sample(pool, rng.choice((1, 2)))))
+        pool = self._pools.get((domain, language), [])
+        if rng.random() < 0.01 and len(pool) > judgements + 3:
+            # People who worked on the source item elsewhere: a conflict of interest.
+            exclude = tuple(sorted(p.expert for p in rng.sample(pool, rng.choice((1, 2)))))
         return TaskCreated(
             event, at, self.workspace, task=task, kind=kind, domain=domain, language=language,
             minutes=rng.choice(spec.minutes), education=education, skill=skill, fluency=fluency,
@@ -370,16 +374,23 @@ class Client:
             ref=f"s3://client-bucket/{spec.ref}/{task}.json",
         )
 
-    def review_of(self, rng: random.Random, event: str, at: datetime, parent: TaskCreated) -> TaskCreated:
-        """The review task the client publishes once a written pair is submitted."""
+    def review_of(
+        self, rng: random.Random, event: str, at: datetime, parent: TaskCreated
+    ) -> TaskCreated:
+        """The review task the client publishes once a written pair is submitted.
+
+        Reviewers need the author's language; where too few share the
+        author's domain too, language reviewers of the best-staffed domain do.
+        """
         spec = KINDS["review"]
         judgements = rng.choice(spec.judgements)
-        fluency: Cefr = "C1" if parent.fluency == "C2" else parent.fluency
-        domain, language, skill, fluency, education = self._staffable(
-            rng,
-            (parent.domain, parent.language, parent.skill, fluency, parent.education),
-            judgements + 2,  # the author is barred, and one more for a decline
-            keep_pool=True,
+        people = judgements + 2  # the author is barred, and one more for a decline
+        domain, language = parent.domain, parent.language
+        if self.count(domain, language, 1, "C1", "bachelor") < people:
+            domain = max(DOMAINS, key=lambda d: self.count(d, language, 1, "C1", "bachelor"))
+        skill, fluency, education = self._relax(
+            domain, language, parent.skill, "C1" if parent.fluency == "C2" else parent.fluency,
+            parent.education, people,
         )
         return TaskCreated(
             event, at, self.workspace, task=f"{parent.task}-review", kind="review",
@@ -389,11 +400,16 @@ class Client:
             ref=f"s3://client-bucket/{spec.ref}/{parent.task}.json",
         )
 
-    def gap(self, event: str, at: datetime, task: str) -> TaskCreated:
-        """A task nobody on the roster can take: the staffing gap the report should show."""
+    def gap(self, roster: Sequence[Persona], event: str, at: datetime, task: str) -> TaskCreated:
+        """A task nobody on the whole roster can take: a staffing gap for the report to show."""
         for domain, language in (("stem", "th"), ("humanities", "vi"), ("stem", "id"),
                                  ("business", "hi"), ("stem", "it"), ("humanities", "pt")):
-            if self.count(domain, language, 5, "native", "doctorate") == 0:
+            if not any(
+                p.domains.get(domain, 0) >= 5
+                and p.languages.get(language) == "native"
+                and p.education == "doctorate"
+                for p in roster
+            ):
                 break
         else:
             domain, language = "stem", "ms"  # Malay: nobody was hired for it
@@ -403,30 +419,27 @@ class Client:
             due=at + timedelta(days=2), ref=f"s3://client-bucket/prompts/{task}.json",
         )
 
-    def _staffable(
-        self,
-        rng: random.Random,
-        need: tuple[str, str, int, Cefr, Education],
+    def _pool_of(self, rng: random.Random) -> tuple[str, str]:
+        """A (domain, language) pair in proportion to the staff: someone's own work."""
+        if not self._staff:
+            return "general", "en"
+        persona = rng.choice(self._staff)
+        domains = sorted(persona.domains, key=lambda d: (-persona.domains[d], d))
+        domain = domains[0] if rng.random() < 0.7 else rng.choice(domains)
+        return domain, persona.native
+
+    def _relax(
+        self, domain: str, language: str, skill: int, fluency: Cefr, education: Education,
         people: int,
-        keep_pool: bool = False,
-    ) -> tuple[str, str, int, Cefr, Education]:
-        """Relax the requirements until at least ``people`` on the roster meet them."""
-        domain, language, skill, fluency, education = need
-        for _ in range(12):
-            if self.count(domain, language, skill, fluency, education) >= people:
-                break
+    ) -> tuple[int, Cefr, Education]:
+        """Relax the requirements until at least ``people`` of the staff meet them."""
+        while self.count(domain, language, skill, fluency, education) < people:
             if education != "bachelor":
                 education = "bachelor"
             elif fluency != "C1":
                 fluency = "C1"
             elif skill > 1:
                 skill -= 1
-            elif not keep_pool and self.roster:
-                # Nobody works in this pool: plan the task for someone's own domain and language.
-                persona = rng.choice(self.roster)
-                domain = rng.choice(sorted(persona.domains))
-                language, keep_pool = persona.native, True
-                skill = min(skill, persona.domains[domain])
             else:
                 break
-        return domain, language, skill, fluency, education
+        return skill, fluency, education

@@ -1,0 +1,23 @@
+"""Projections: pure, deterministic folds of the journal into the metrics ops need.
+
+Feed every event of the journal in order (each input, then the outputs the
+engine wrote for it) to :meth:`Projections.apply`, count dead letters with
+:meth:`Projections.dead_letter`, and read :meth:`Projections.report`: a
+tree of msgspec Structs, rendered for people by :func:`render_text` and
+for programs by :func:`report_json`. Nothing here reads a clock, a file or
+a broker: time comes only from the events' ``at``.
+"""
+
+from ._metrics import DEFAULT_LOW_SCORE, Projections
+from ._model import Report, WorkspaceReport
+from ._render import GLOBAL_KEY, render_text, report_json
+
+__all__ = [
+    "DEFAULT_LOW_SCORE",
+    "GLOBAL_KEY",
+    "Projections",
+    "Report",
+    "WorkspaceReport",
+    "render_text",
+    "report_json",
+]
