@@ -6,6 +6,11 @@ engine wrote for it) to :meth:`Projections.apply`, count dead letters with
 tree of msgspec Structs, rendered for people by :func:`render_text` and
 for programs by :func:`report_json`. Nothing here reads a clock, a file or
 a broker: time comes only from the events' ``at``.
+
+The JSON is one object keyed by workspace. Dead letters, which mostly
+cannot be tied to a workspace, are in ``Report.dead_letters``, in the text,
+and in the JSON only on request (``report_json(report, with_global=True)``
+adds them under :data:`GLOBAL_KEY`, ``""``, which no workspace id can be).
 """
 
 from ._metrics import DEFAULT_LOW_SCORE, Projections

@@ -46,7 +46,7 @@ from events import (
     TaskSubmitted,
     TaskUnroutable,
 )
-from router import normalize, to_micros, week_index
+from router import from_micros, normalize, to_micros, week_index
 
 from ._model import LowQuality, Report
 from ._report import build_report
@@ -81,8 +81,8 @@ def reason_key(reason: str) -> str:
     return _QUOTED.sub("'…'", reason)[:_MAX_REASON]
 
 
-Handler = Callable[["Projections", Workspace, Any, int], None]
-_Pending = tuple[Handler, Workspace, AnyEvent, int]
+_Handler = Callable[["Projections", Workspace, Any, int], None]
+_Pending = tuple[_Handler, Workspace, AnyEvent, int]
 
 
 class Projections:
@@ -212,6 +212,8 @@ def _on_submitted(p: Projections, ws: Workspace, event: TaskSubmitted, at: int) 
     samples_of(ws.handling_by_language, task.language).append(seconds)
     task.submitted += 1
     if task.open and task.open.pop(event.expert, None) is not None:
+        if not task.open:
+            task.open = None  # most tasks end here: keep a million of them small
         expert = ws.experts.get(event.expert)
         if expert is not None:
             expert.open -= 1
@@ -258,7 +260,7 @@ def _on_reviewed(p: Projections, ws: Workspace, event: TaskReviewed, at: int) ->
                 score=score,
                 passed=passed,
                 errors=event.errors,
-                at=event.at,
+                at=from_micros(at),  # in UTC, whatever offset the producer wrote
                 ref=task.refs.get(event.expert) if task.refs else None,
             )
         )
@@ -302,6 +304,8 @@ def _on_requeued(p: Projections, ws: Workspace, event: TaskRequeued, at: int) ->
     if task is None or not task.open:
         return
     week = task.open.pop(event.expert, None)
+    if not task.open:
+        task.open = None
     expert = ws.experts.get(event.expert)
     if week is None or expert is None:
         return
@@ -342,7 +346,7 @@ _NOW: Final = 0
 _PENDING: Final = 1
 _OUTPUT: Final = 2
 
-_HANDLERS: Final[dict[type, tuple[Handler, int]]] = {
+_HANDLERS: Final[dict[type, tuple[_Handler, int]]] = {
     ExpertProfile: (_on_profile, _NOW),
     ExpertStatus: (_on_status, _PENDING),
     ExpertRemoved: (_on_removed, _PENDING),

@@ -3,8 +3,9 @@
 Structs rather than dicts so that a program gets the same shape every time
 (``msgspec.json.encode`` and ``msgspec.to_builtins`` give JSON directly)
 and a typo in a field name is a type error, not a missing key. Every dict
-in a report is built in sorted key order and every float is rounded to
-three places, so the same journal encodes to the same bytes.
+in a report is built in sorted key order (education levels: in the
+contract's scale order) and every float is rounded to three places, so the
+same journal encodes to the same bytes. Timestamps are in UTC.
 
 Each Struct states ``frozen=True, kw_only=True`` itself rather than
 inheriting it, because mypy does not see msgspec's inherited ``frozen``.

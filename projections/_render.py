@@ -94,6 +94,13 @@ def _cut(text: str | None, width: int = _CELL) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def _tail(text: str | None, width: int = _CELL) -> str:
+    """Cut from the left: a ref's end (the file, the id) tells refs apart."""
+    if text is None:
+        return "-"
+    return text if len(text) <= width else "…" + text[len(text) - width + 1 :]
+
+
 def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], align: str = "l") -> list[str]:
     """Columns padded to their widest cell, ``align`` ``l`` (text) or ``r`` (numbers).
 
@@ -113,7 +120,7 @@ def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], align: str = "
 
 
 def _title(text: str, shown: int, total: int) -> str:
-    return f"{text} ({shown} of {total})" if shown < total else text
+    return f"{text} ({shown} of {total:,})" if shown < total else text
 
 
 # --- sections --------------------------------------------------------------------
@@ -276,7 +283,7 @@ def _low_quality(ws: WorkspaceReport) -> list[str]:
         (r.at.strftime("%Y-%m-%d %H:%M"), _cut(r.task), _cut(r.kind, 12), _cut(r.domain, 12),
          r.language, _cut(r.expert, 16), _cut(r.reviewer, 16), f"{r.score:.2f}",
          "pass" if r.passed else "fail", _cut(",".join(r.errors), 20) if r.errors else "-",
-         _cut(r.ref, 28))
+         _tail(r.ref, 28))
         for r in worst
     ]
     headers = ("at", "task", "kind", "domain", "lang", "expert", "reviewer", "score", "",

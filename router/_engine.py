@@ -44,7 +44,7 @@ from events import (
 
 from ._language import expand, normalize
 from ._policy import DEFAULT_POLICY, Policy, Score
-from ._state import CANCELLED, COMPLETED, QUEUED, Expert, Record, Task, Workspace
+from ._state import CANCELLED, COMPLETED, QUEUED, ClassQueue, Expert, Record, Task, Workspace
 from ._time import HOUR, MINUTE, from_micros, to_micros, week_index
 
 __all__ = ["Engine", "output_id"]
@@ -53,6 +53,7 @@ _CEFR_NAMES: Final = {rank: name for name, rank in CEFR_LEVELS.items()}
 _EDUCATION_NAMES: Final = {rank: name for name, rank in EDUCATION_LEVELS.items()}
 _MAX_ID: Final = 128
 _PRIORITY_SHIFT: Final = 64  # rank = (100 - priority) << 64 | creation instant
+_FEW: Final = 4  # above this many freed experts in one step, dispatch walks class queues
 
 
 def output_id(cause: str, n: int) -> str:
@@ -82,6 +83,34 @@ class _Step:
 
     def next_id(self) -> str:
         return output_id(self.cause.id, len(self.outputs) + 1)
+
+
+class _Cursor:
+    """A walk through one class queue on behalf of the experts freed in a step."""
+
+    __slots__ = ("experts", "queue", "week")
+
+    def __init__(self, queue: ClassQueue, week: int) -> None:
+        self.queue = queue
+        self.week = week
+        self.experts: list[Expert] = []
+
+    def after(self, task: Task) -> Task | None:
+        """The next task after ``task`` worth trying, or None when the walk is over."""
+        self.experts = [expert for expert in self.experts if expert.idle]
+        if not self.experts:
+            return None
+        queue = self.queue
+        if queue.head is None:
+            return None
+        week_room = max(e.capacity - e.used_in(self.week) for e in self.experts)
+        if queue.shortest > week_room:
+            return None
+        tasks = queue.tasks
+        for following in tasks.islice(tasks.bisect_right(task)):
+            if following.minutes <= week_room:
+                return following
+        return None
 
 
 class Engine:
@@ -362,9 +391,13 @@ class Engine:
         Before the event no queued task could be taken (the invariant), so
         only two kinds of pair can match now: a task placed in this step with
         any expert, and any queued task with an expert freed in this step.
-        A heap orders the candidates by the task's queue rank; stale entries
-        are re-examined when they surface.
+        Candidates are taken from a heap in queue order (rank, then id); each
+        goes to the best-scored expert who can take it, who may or may not
+        be the one that put it on the heap.
         """
+        if len(step.experts) > _FEW:
+            self._dispatch_many(step)
+            return
         ws = step.ws
         heap = [(task.rank, task.task, "") for task in step.tasks if task.queued]
         for expert in step.experts.values():
@@ -373,7 +406,6 @@ class Engine:
         while heap:
             _, task_id, expert_id = heapq.heappop(heap)
             task = ws.tasks[task_id]
-            chosen: Expert | None = None
             if task.queued:
                 chosen, eligible = self._choose(ws, task)
                 if chosen is not None:
@@ -386,65 +418,130 @@ class Engine:
                 # Whether or not it got this task, the expert may take another.
                 self._offer(ws, ws.experts[expert_id], heap)
 
+    def _dispatch_many(self, step: _Step) -> None:
+        """The same service when many experts free up at once (a new week, a wave of leases).
+
+        Offering each expert its own best task would send them all after the
+        same few heads, over and over. Instead every class queue that some
+        freed expert meets gets one cursor, and the cursors walk their queues
+        in rank order, each task going to the best expert who can take it.
+        A cursor stops when none of its freed experts has room left.
+        """
+        ws = step.ws
+        cursors: dict[int, _Cursor] = {}
+        for expert in step.experts.values():
+            if not expert.idle:
+                continue
+            for key, domain_level, language_level in expert.pools:
+                pool = ws.pools.get(key)
+                if pool is None or not pool.queued:
+                    continue
+                for queue in pool.menu(domain_level, language_level, expert.education):
+                    if queue.head is not None:
+                        cursor = cursors.get(id(queue))
+                        if cursor is None:
+                            cursor = cursors[id(queue)] = _Cursor(queue, ws.week)
+                        cursor.experts.append(expert)
+        heap: list[tuple[int, str, int, _Cursor | None]] = []
+        for task in step.tasks:
+            if task.queued:
+                heap.append((task.rank, task.task, len(heap), None))
+        for cursor in cursors.values():
+            head = cursor.queue.head
+            assert head is not None
+            heap.append((head.rank, head.task, len(heap), cursor))
+        heapq.heapify(heap)
+        serial = len(heap)
+        while heap:
+            _, task_id, _, cursor = heapq.heappop(heap)
+            task = ws.tasks[task_id]
+            chosen: Expert | None = None
+            if task.queued:
+                chosen, eligible = self._choose(ws, task)
+                if chosen is not None:
+                    self._assign(step, task, chosen, eligible)
+                elif cursor is None:
+                    self._check_routable(step, task)
+            if cursor is None:
+                if chosen is not None and task.queued:
+                    heapq.heappush(heap, (task.rank, task.task, serial, None))
+                    serial += 1
+                continue
+            follow = task if chosen is not None and task.queued else cursor.after(task)
+            if follow is not None:
+                heapq.heappush(heap, (follow.rank, follow.task, serial, cursor))
+                serial += 1
+
     def _offer(self, ws: Workspace, expert: Expert, heap: list[tuple[int, str, str]]) -> None:
         """Put the first queued task this expert can take on the heap."""
         if not expert.idle:
             return
         room = expert.capacity - expert.used_in(ws.week)
+        personal = self._personal
         best: Task | None = None
         for key, domain_level, language_level in expert.pools:
             pool = ws.pools.get(key)
             if pool is None or not pool.queued:
                 continue
-            for (skill, fluency, education), queue in pool.classes.items():
-                if (
-                    skill > domain_level
-                    or fluency > language_level
-                    or education > expert.education
-                    or queue.shortest > room
-                    or not queue.tasks
-                ):
+            for queue in pool.menu(domain_level, language_level, expert.education):
+                head = queue.head
+                if head is None or queue.shortest > room or (best is not None and head > best):
                     continue
-                for task in queue.tasks:
+                if head.minutes <= room and personal(ws, expert, head):
+                    best = head
+                    continue
+                # Rare: the head is too long or barred for this expert; look further.
+                for task in queue.tasks.islice(1):
                     if best is not None and task > best:
                         break
-                    if task.minutes <= room and self._personal(ws, expert, task):
+                    if task.minutes <= room and personal(ws, expert, task):
                         best = task
                         break
         if best is not None:
             heapq.heappush(heap, (best.rank, best.task, expert.expert))
 
     def _choose(self, ws: Workspace, task: Task) -> tuple[Expert | None, int]:
-        """The best-scored expert who can take the task now, and how many can."""
+        """The best-scored expert who can take the task now, and how many can.
+
+        The hot loop of routing: the contract's rules 1 and 2 (the pool's idle
+        set already holds only available experts with an open slot), cheapest
+        check first; only experts who pass them are scored.
+        """
         pool = ws.pools.get(task.pool)
         if pool is None or not pool.idle:
             return None, 0
+        experts = ws.experts
+        week = ws.week
+        domain, language = task.domain, task.language
+        skill, fluency, education, minutes = task.skill, task.fluency, task.education, task.minutes
+        barred = task.tried is not None or task.exclude is not None or task.parent is not None
+        score = self._score
         best: Expert | None = None
         best_total = -1.0
         eligible = 0
         for expert_id in pool.idle:
-            expert = ws.experts[expert_id]
-            if not self._fits(ws, expert, task):
+            expert = experts[expert_id]
+            if (
+                expert.domains.get(domain, 0) < skill
+                or expert.languages.get(language, -1) < fluency
+                or expert.education < education
+                or (expert.used if expert.week == week else 0) + minutes > expert.capacity
+                or (barred and not self._personal(ws, expert, task))
+            ):
                 continue
             eligible += 1
-            total = self._score(ws, expert, task).total
-            if total > best_total or (total == best_total and best is not None and expert_id < best.expert):
+            total = score(ws, expert, task).total
+            if total > best_total or (
+                total == best_total and best is not None and expert_id < best.expert
+            ):
                 best, best_total = expert, total
         return best, eligible
-
-    def _fits(self, ws: Workspace, expert: Expert, task: Task) -> bool:
-        """Can this idle expert take this task now? Rules 1 and 2 of the contract."""
-        return (
-            expert.domains.get(task.domain, 0) >= task.skill
-            and expert.languages.get(task.language, -1) >= task.fluency
-            and expert.education >= task.education
-            and expert.used_in(ws.week) + task.minutes <= expert.capacity
-            and self._personal(ws, expert, task)
-        )
 
     @staticmethod
     def _personal(ws: Workspace, expert: Expert, task: Task) -> bool:
         """Not excluded, not assigned this task before, not an author of its parent."""
+        if task.tried is None and task.exclude is None and task.parent is None:
+            return True
         name = expert.expert
         if task.tried and name in task.tried:
             return False

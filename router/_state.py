@@ -111,16 +111,19 @@ class Task(msgspec.Struct, order=True, gc=False):
 class ClassQueue:
     """Queued tasks of one pool with the same requirement, in queue order."""
 
-    __slots__ = ("minutes", "shortest", "tasks", "witness")
+    __slots__ = ("head", "minutes", "shortest", "tasks", "witness")
 
     def __init__(self) -> None:
         self.tasks: SortedList[Task] = SortedList()
+        self.head: Task | None = None  # tasks[0], kept at hand: it is read on every offer
         self.minutes: dict[int, int] = {}  # estimated minutes -> how many tasks
         self.shortest = 0
         self.witness = ""  # an expert known to meet this class, checked first
 
     def add(self, task: Task) -> None:
         self.tasks.add(task)
+        if self.head is None or task < self.head:
+            self.head = task
         count = self.minutes.get(task.minutes, 0)
         self.minutes[task.minutes] = count + 1
         if count == 0 and (len(self.minutes) == 1 or task.minutes < self.shortest):
@@ -128,6 +131,8 @@ class ClassQueue:
 
     def remove(self, task: Task) -> None:
         self.tasks.remove(task)
+        if task is self.head:
+            self.head = self.tasks[0] if self.tasks else None
         count = self.minutes[task.minutes] - 1
         if count:
             self.minutes[task.minutes] = count
@@ -140,13 +145,33 @@ class ClassQueue:
 class Pool:
     """One (domain, language) pair: its experts, idle experts and queued tasks."""
 
-    __slots__ = ("classes", "experts", "idle", "queued")
+    __slots__ = ("classes", "experts", "idle", "menus", "queued")
 
     def __init__(self) -> None:
         self.experts: set[str] = set()
         self.idle: set[str] = set()
         self.classes: dict[Requirement, ClassQueue] = {}
+        self.menus: dict[Requirement, list[ClassQueue]] = {}
         self.queued = 0
+
+    def menu(self, domain_level: int, language_level: int, education: int) -> list[ClassQueue]:
+        """The classes an expert of these levels meets; cached, as few levels recur."""
+        key = (domain_level, language_level, education)
+        menu = self.menus.get(key)
+        if menu is None:
+            menu = self.menus[key] = [
+                queue
+                for (skill, fluency, schooling), queue in self.classes.items()
+                if skill <= domain_level and fluency <= language_level and schooling <= education
+            ]
+        return menu
+
+    def queue(self, requirement: Requirement) -> ClassQueue:
+        queue = self.classes.get(requirement)
+        if queue is None:
+            queue = self.classes[requirement] = ClassQueue()
+            self.menus.clear()
+        return queue
 
 
 class Workspace:
@@ -181,10 +206,7 @@ class Workspace:
             return
         task.queued = True
         pool = self.pool(task.pool)
-        queue = pool.classes.get(task.requirement)
-        if queue is None:
-            queue = pool.classes[task.requirement] = ClassQueue()
-        queue.add(task)
+        pool.queue(task.requirement).add(task)
         pool.queued += 1
 
     def dequeue(self, task: Task) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -112,6 +113,14 @@ def draw_event(data: st.DataObject, n: int, at: datetime, ws: str, referee: Refe
             score=score, passed=score >= 0.7,
         )
     return ClockTick(eid, at, ws)
+
+
+@pytest.fixture(params=["offers", "cursors"], autouse=True)
+def dispatch_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run every property on both dispatch paths: per-expert offers and class cursors."""
+    import router._engine
+
+    monkeypatch.setattr(router._engine, "_FEW", 10**9 if request.param == "offers" else 0)
 
 
 @given(st.data())

@@ -1,0 +1,230 @@
+"""Throughput and memory of the routing core at scale.
+
+    python bench/bench_core.py [--experts 100000] [--queued 1000000] [--events 200000]
+
+A single workspace with E experts (4 domains x 10 languages, 1-2 domains
+and 1-2 languages each, 20 h a week, concurrency 1-2) and Q tasks queued
+behind them: every expert is busy, so each submission frees an expert who
+must find the first queued task it can take among a million. The measured
+stream is the steady state of such a workspace: 40% submissions, 35% new
+tasks, 10% presence changes (away and back), 5% declines, 5% reviews and
+5% clock ticks. Only the time spent inside ``Engine.apply`` is counted.
+
+Beside it, in the same run, the msgspec decode + encode rate of the same
+events (the floor any Python consumer pays per event), and memory per
+expert and per queued task measured with tracemalloc on separate engines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import platform
+import random
+import sys
+import time
+import tracemalloc
+from collections import deque
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from events import (  # noqa: E402
+    ClockTick,
+    ExpertProfile,
+    ExpertStatus,
+    InputEvent,
+    TaskAssigned,
+    TaskCreated,
+    TaskDeclined,
+    TaskReviewed,
+    TaskSubmitted,
+    decode_input,
+    encode,
+)
+from router import Engine  # noqa: E402
+
+DOMAINS = ["general", "business", "humanities", "stem"]
+LANGUAGES = ["en", "fr", "de", "hi", "id", "it", "pt", "es", "th", "vi"]
+KINDS = [("write", 45), ("rate", 10), ("edit", 25), ("fact_check", 20), ("red_team", 30), ("audit", 15)]
+START = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
+WS = "bench"
+
+
+class Workload:
+    """Deterministic events for one big workspace."""
+
+    def __init__(self, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.n = 0
+        self.at = START
+
+    def _id(self) -> str:
+        self.n += 1
+        return f"e{self.n}"
+
+    def profile(self, i: int) -> ExpertProfile:
+        r = self.rng
+        domains = {d: r.randint(2, 5) for d in r.sample(DOMAINS, r.choice([1, 1, 2]))}
+        languages = {lang: r.choice(["native", "C2"]) for lang in r.sample(LANGUAGES, r.choice([1, 2]))}
+        return ExpertProfile(
+            self._id(), self.at, WS, expert=f"x{i:06d}", domains=domains, languages=languages,
+            education=r.choice(["bachelor", "master", "master", "doctorate"]),
+            weekly_hours=20.0, concurrency=r.choice([1, 1, 1, 2]),
+        )
+
+    def task(self, i: int) -> TaskCreated:
+        r = self.rng
+        kind, minutes = r.choice(KINDS)
+        return TaskCreated(
+            self._id(), self.at, WS, task=f"t{i:07d}", kind=kind, domain=r.choice(DOMAINS),
+            language=r.choice(LANGUAGES), minutes=minutes, skill=r.randint(1, 3),
+            education=r.choice(["none", "bachelor", "bachelor", "master"]),
+            priority=r.choice([0] * 18 + [50, 90]), judgements=1 if kind != "rate" else 2,
+        )
+
+
+def build(engine: Engine, load: Workload, experts: int, queued: int) -> deque[tuple[str, str]]:
+    """Fill the workspace; return the open assignments, oldest first."""
+    holders: deque[tuple[str, str]] = deque()
+
+    def feed(event: InputEvent) -> None:
+        for out in engine.apply(event):
+            if isinstance(out, TaskAssigned):
+                holders.append((out.task, out.expert))
+
+    for i in range(experts):
+        feed(load.profile(i))
+    for i in range(experts):
+        feed(ExpertStatus(load._id(), load.at, WS, expert=f"x{i:06d}", status="available"))
+    for i in range(queued):
+        feed(load.task(i))
+    return holders
+
+
+def measure(engine: Engine, load: Workload, holders: deque[tuple[str, str]], count: int,
+            first_task: int, experts: int) -> tuple[float, list[bytes]]:
+    """Run the steady-state mix; return seconds inside apply and the events as JSON."""
+    r = load.rng
+    spent = 0.0
+    sample: list[bytes] = []
+    next_task = first_task
+    submitted: deque[tuple[str, str]] = deque(maxlen=10_000)
+    away: deque[str] = deque()
+    apply = engine.apply
+    clock = time.perf_counter
+    for n in range(count):
+        if n % 100 == 0:
+            load.at += timedelta(seconds=30)
+        roll = r.random()
+        event: InputEvent
+        if roll < 0.40 and holders:
+            task, expert = holders.popleft()
+            event = TaskSubmitted(load._id(), load.at, WS, task=task, expert=expert, seconds=r.randint(60, 3600))
+            submitted.append((task, expert))
+        elif roll < 0.75:
+            event = load.task(next_task)
+            next_task += 1
+        elif roll < 0.85:
+            if away and (roll < 0.80 or len(away) > 500):
+                event = ExpertStatus(load._id(), load.at, WS, expert=away.popleft(), status="available")
+            else:
+                name = f"x{r.randrange(experts):06d}"
+                away.append(name)
+                event = ExpertStatus(load._id(), load.at, WS, expert=name, status="away")
+        elif roll < 0.90 and holders:
+            task, expert = holders.popleft()
+            event = TaskDeclined(load._id(), load.at, WS, task=task, expert=expert)
+        elif roll < 0.95 and submitted:
+            task, expert = submitted.popleft()
+            score = round(r.random(), 2)
+            event = TaskReviewed(load._id(), load.at, WS, task=task, expert=expert, reviewer="qa",
+                                 score=score, passed=score >= 0.7)
+        else:
+            event = ClockTick(load._id(), load.at, WS)
+        if len(sample) < 200_000:
+            sample.append(encode(event))
+        started = clock()
+        outputs = apply(event)
+        spent += clock() - started
+        for out in outputs:
+            if isinstance(out, TaskAssigned):
+                holders.append((out.task, out.expert))
+    return spent, sample
+
+
+def codec_rate(sample: list[bytes]) -> float:
+    """Events per second for msgspec decode + encode of the same events."""
+    started = time.perf_counter()
+    for raw in sample:
+        encode(decode_input(raw))
+    return len(sample) / (time.perf_counter() - started)
+
+
+def memory(experts: int, queued: int, seed: int) -> tuple[float, float]:
+    """Bytes per expert and per queued task, by tracemalloc on fresh engines."""
+    gc.collect()
+    tracemalloc.start()
+    engine = Engine()
+    load = Workload(seed)
+    before = tracemalloc.get_traced_memory()[0]
+    events = [load.profile(i) for i in range(experts)]
+    for event in events:
+        engine.apply(event)
+    del events
+    gc.collect()
+    per_expert = (tracemalloc.get_traced_memory()[0] - before) / experts
+    before = tracemalloc.get_traced_memory()[0]
+    tasks = [load.task(i) for i in range(queued)]  # nobody is available: all stay queued
+    for task in tasks:
+        engine.apply(task)
+    del tasks
+    gc.collect()
+    per_task = (tracemalloc.get_traced_memory()[0] - before) / queued
+    tracemalloc.stop()
+    return per_expert, per_task
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--experts", type=int, default=100_000)
+    parser.add_argument("--queued", type=int, default=1_000_000)
+    parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--memory-sample", type=int, default=0,
+                        help="experts for the memory probe (tasks x10); default: the full sizes")
+    args = parser.parse_args()
+
+    engine = Engine()
+    load = Workload(args.seed)
+    started = time.perf_counter()
+    holders = build(engine, load, args.experts, args.queued)
+    setup = time.perf_counter() - started
+    gc.freeze()  # the state is long-lived: keep the cyclic collector off it
+    ws = engine.workspaces[WS]
+    queued_now = sum(pool.queued for pool in ws.pools.values())
+    spent, sample = measure(engine, load, holders, args.events, args.queued, args.experts)
+    core_rate = args.events / spent
+    codec = codec_rate(sample)
+    probe = args.memory_sample or args.experts
+    per_expert, per_task = memory(probe, probe * 10 if args.memory_sample else args.queued, args.seed)
+    result = {
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
+        "machine": f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}",
+        "experts": args.experts,
+        "queued_at_start": queued_now,
+        "setup_events_per_s": round((2 * args.experts + args.queued) / setup),
+        "measured_events": args.events,
+        "core_events_per_s": round(core_rate),
+        "msgspec_roundtrip_events_per_s": round(codec),
+        "core_vs_roundtrip": round(core_rate / codec, 3),
+        "bytes_per_expert": round(per_expert),
+        "bytes_per_queued_task": round(per_task),
+    }
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()
