@@ -31,7 +31,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from events import (  # noqa: E402
+from events import (
     ClockTick,
     ExpertProfile,
     ExpertStatus,
@@ -44,11 +44,18 @@ from events import (  # noqa: E402
     decode_input,
     encode,
 )
-from router import Engine  # noqa: E402
+from router import Engine
 
 DOMAINS = ["general", "business", "humanities", "stem"]
 LANGUAGES = ["en", "fr", "de", "hi", "id", "it", "pt", "es", "th", "vi"]
-KINDS = [("write", 45), ("rate", 10), ("edit", 25), ("fact_check", 20), ("red_team", 30), ("audit", 15)]
+KINDS = [
+    ("write", 45),
+    ("rate", 10),
+    ("edit", 25),
+    ("fact_check", 20),
+    ("red_team", 30),
+    ("audit", 15),
+]
 START = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
 WS = "bench"
 
@@ -68,21 +75,37 @@ class Workload:
     def profile(self, i: int) -> ExpertProfile:
         r = self.rng
         domains = {d: r.randint(2, 5) for d in r.sample(DOMAINS, r.choice([1, 1, 2]))}
-        languages = {lang: r.choice(["native", "C2"]) for lang in r.sample(LANGUAGES, r.choice([1, 2]))}
+        languages = {
+            lang: r.choice(["native", "C2"]) for lang in r.sample(LANGUAGES, r.choice([1, 2]))
+        }
         return ExpertProfile(
-            self._id(), self.at, WS, expert=f"x{i:06d}", domains=domains, languages=languages,
+            self._id(),
+            self.at,
+            WS,
+            expert=f"x{i:06d}",
+            domains=domains,
+            languages=languages,
             education=r.choice(["bachelor", "master", "master", "doctorate"]),
-            weekly_hours=20.0, concurrency=r.choice([1, 1, 1, 2]),
+            weekly_hours=20.0,
+            concurrency=r.choice([1, 1, 1, 2]),
         )
 
     def task(self, i: int) -> TaskCreated:
         r = self.rng
         kind, minutes = r.choice(KINDS)
         return TaskCreated(
-            self._id(), self.at, WS, task=f"t{i:07d}", kind=kind, domain=r.choice(DOMAINS),
-            language=r.choice(LANGUAGES), minutes=minutes, skill=r.randint(1, 3),
+            self._id(),
+            self.at,
+            WS,
+            task=f"t{i:07d}",
+            kind=kind,
+            domain=r.choice(DOMAINS),
+            language=r.choice(LANGUAGES),
+            minutes=minutes,
+            skill=r.randint(1, 3),
             education=r.choice(["none", "bachelor", "bachelor", "master"]),
-            priority=r.choice([0] * 18 + [50, 90]), judgements=1 if kind != "rate" else 2,
+            priority=r.choice([0] * 18 + [50, 90]),
+            judgements=1 if kind != "rate" else 2,
         )
 
 
@@ -104,8 +127,14 @@ def build(engine: Engine, load: Workload, experts: int, queued: int) -> deque[tu
     return holders
 
 
-def measure(engine: Engine, load: Workload, holders: deque[tuple[str, str]], count: int,
-            first_task: int, experts: int) -> tuple[float, list[bytes]]:
+def measure(
+    engine: Engine,
+    load: Workload,
+    holders: deque[tuple[str, str]],
+    count: int,
+    first_task: int,
+    experts: int,
+) -> tuple[float, list[bytes]]:
     """Run the steady-state mix; return seconds inside apply and the events as JSON."""
     r = load.rng
     spent = 0.0
@@ -122,14 +151,18 @@ def measure(engine: Engine, load: Workload, holders: deque[tuple[str, str]], cou
         event: InputEvent
         if roll < 0.40 and holders:
             task, expert = holders.popleft()
-            event = TaskSubmitted(load._id(), load.at, WS, task=task, expert=expert, seconds=r.randint(60, 3600))
+            event = TaskSubmitted(
+                load._id(), load.at, WS, task=task, expert=expert, seconds=r.randint(60, 3600)
+            )
             submitted.append((task, expert))
         elif roll < 0.75:
             event = load.task(next_task)
             next_task += 1
         elif roll < 0.85:
             if away and (roll < 0.80 or len(away) > 500):
-                event = ExpertStatus(load._id(), load.at, WS, expert=away.popleft(), status="available")
+                event = ExpertStatus(
+                    load._id(), load.at, WS, expert=away.popleft(), status="available"
+                )
             else:
                 name = f"x{r.randrange(experts):06d}"
                 away.append(name)
@@ -140,8 +173,16 @@ def measure(engine: Engine, load: Workload, holders: deque[tuple[str, str]], cou
         elif roll < 0.95 and submitted:
             task, expert = submitted.popleft()
             score = round(r.random(), 2)
-            event = TaskReviewed(load._id(), load.at, WS, task=task, expert=expert, reviewer="qa",
-                                 score=score, passed=score >= 0.7)
+            event = TaskReviewed(
+                load._id(),
+                load.at,
+                WS,
+                task=task,
+                expert=expert,
+                reviewer="qa",
+                score=score,
+                passed=score >= 0.7,
+            )
         else:
             event = ClockTick(load._id(), load.at, WS)
         if len(sample) < 200_000:
@@ -193,8 +234,12 @@ def main() -> None:
     parser.add_argument("--queued", type=int, default=1_000_000)
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--memory-sample", type=int, default=0,
-                        help="experts for the memory probe (tasks x10); default: the full sizes")
+    parser.add_argument(
+        "--memory-sample",
+        type=int,
+        default=0,
+        help="experts for the memory probe (tasks x10); default: the full sizes",
+    )
     args = parser.parse_args()
 
     engine = Engine()
@@ -209,10 +254,12 @@ def main() -> None:
     core_rate = args.events / spent
     codec = codec_rate(sample)
     probe = args.memory_sample or args.experts
-    per_expert, per_task = memory(probe, probe * 10 if args.memory_sample else args.queued, args.seed)
+    per_expert, per_task = memory(
+        probe, probe * 10 if args.memory_sample else args.queued, args.seed
+    )
     result = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
-        "machine": f"{platform.machine()}, {platform.python_implementation()} {platform.python_version()}",
+        "machine": f"{platform.machine()}, Python {platform.python_version()}",
         "experts": args.experts,
         "queued_at_start": queued_now,
         "setup_events_per_s": round((2 * args.experts + args.queued) / setup),

@@ -26,9 +26,9 @@ __all__ = [
 
 SCHEMA_ID: Final = "urn:triage:events:v1"
 
-_input_decoder: Final = msgspec.json.Decoder(InputEvent)
-_output_decoder: Final = msgspec.json.Decoder(OutputEvent)
-_any_decoder: Final = msgspec.json.Decoder(AnyEvent)
+_input_decoder: Final[msgspec.json.Decoder[InputEvent]] = msgspec.json.Decoder(InputEvent)
+_output_decoder: Final[msgspec.json.Decoder[OutputEvent]] = msgspec.json.Decoder(OutputEvent)
+_any_decoder: Final[msgspec.json.Decoder[AnyEvent]] = msgspec.json.Decoder(AnyEvent)
 _probe_decoder: Final = msgspec.json.Decoder(dict[str, Any])
 _encoder: Final = msgspec.json.Encoder()
 

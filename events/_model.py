@@ -9,7 +9,7 @@ get defaults; nothing is renamed, retyped or re-tagged.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Final, Literal, TypeAlias, Union
+from typing import Annotated, Final, Literal, TypeAlias
 
 import msgspec
 from msgspec import Meta
@@ -100,7 +100,7 @@ class Event(msgspec.Struct, frozen=True, tag_field="type", gc=False):
 # --- input events -----------------------------------------------------------
 
 
-class ExpertProfile(Event, tag="expert.profile", kw_only=True, omit_defaults=True):
+class ExpertProfile(Event, tag="expert.profile", frozen=True, kw_only=True, omit_defaults=True):
     """Creates or wholly replaces an expert's profile; a new expert starts offline."""
 
     expert: Id
@@ -111,20 +111,20 @@ class ExpertProfile(Event, tag="expert.profile", kw_only=True, omit_defaults=Tru
     concurrency: Annotated[int, Meta(ge=1, le=1000)] = 1
 
 
-class ExpertStatus(Event, tag="expert.status", kw_only=True, omit_defaults=True):
+class ExpertStatus(Event, tag="expert.status", frozen=True, kw_only=True, omit_defaults=True):
     """Presence: only ``available`` experts get new work."""
 
     expert: Id
     status: Status
 
 
-class ExpertRemoved(Event, tag="expert.removed", kw_only=True, omit_defaults=True):
+class ExpertRemoved(Event, tag="expert.removed", frozen=True, kw_only=True, omit_defaults=True):
     """Offboarding: the expert's open assignments go back to the queue."""
 
     expert: Id
 
 
-class TaskCreated(Event, tag="task.created", kw_only=True, omit_defaults=True):
+class TaskCreated(Event, tag="task.created", frozen=True, kw_only=True, omit_defaults=True):
     """A unit of work to route, with its requirements."""
 
     task: Id
@@ -143,14 +143,14 @@ class TaskCreated(Event, tag="task.created", kw_only=True, omit_defaults=True):
     ref: Text | None = None
 
 
-class TaskCancelled(Event, tag="task.cancelled", kw_only=True, omit_defaults=True):
+class TaskCancelled(Event, tag="task.cancelled", frozen=True, kw_only=True, omit_defaults=True):
     """The task is withdrawn; open assignments end."""
 
     task: Id
     reason: Text | None = None
 
 
-class TaskDeclined(Event, tag="task.declined", kw_only=True, omit_defaults=True):
+class TaskDeclined(Event, tag="task.declined", frozen=True, kw_only=True, omit_defaults=True):
     """The assignee hands the task back; it never goes to that expert again."""
 
     task: Id
@@ -158,7 +158,7 @@ class TaskDeclined(Event, tag="task.declined", kw_only=True, omit_defaults=True)
     reason: Text | None = None
 
 
-class TaskSubmitted(Event, tag="task.submitted", kw_only=True, omit_defaults=True):
+class TaskSubmitted(Event, tag="task.submitted", frozen=True, kw_only=True, omit_defaults=True):
     """One judgement of the task is done."""
 
     task: Id
@@ -167,7 +167,7 @@ class TaskSubmitted(Event, tag="task.submitted", kw_only=True, omit_defaults=Tru
     ref: Text | None = None
 
 
-class TaskReviewed(Event, tag="task.reviewed", kw_only=True, omit_defaults=True):
+class TaskReviewed(Event, tag="task.reviewed", frozen=True, kw_only=True, omit_defaults=True):
     """A review of one expert's submission on a task."""
 
     task: Id
@@ -178,14 +178,14 @@ class TaskReviewed(Event, tag="task.reviewed", kw_only=True, omit_defaults=True)
     errors: tuple[Annotated[str, Meta(min_length=1, max_length=64)], ...] = ()
 
 
-class ClockTick(Event, tag="clock.tick", kw_only=True, omit_defaults=True):
+class ClockTick(Event, tag="clock.tick", frozen=True, kw_only=True, omit_defaults=True):
     """Moves the workspace clock to ``at``."""
 
 
 # --- output events ----------------------------------------------------------
 
 
-class TaskAssigned(Event, tag="task.assigned", kw_only=True):
+class TaskAssigned(Event, tag="task.assigned", frozen=True, kw_only=True):
     """The engine's decision: this expert takes this task, and why."""
 
     cause: Id
@@ -197,7 +197,7 @@ class TaskAssigned(Event, tag="task.assigned", kw_only=True):
     reasons: tuple[str, ...]
 
 
-class TaskRequeued(Event, tag="task.requeued", kw_only=True):
+class TaskRequeued(Event, tag="task.requeued", frozen=True, kw_only=True):
     """An assignment ended without a submission."""
 
     cause: Id
@@ -206,14 +206,14 @@ class TaskRequeued(Event, tag="task.requeued", kw_only=True):
     reason: RequeueReason
 
 
-class TaskCompleted(Event, tag="task.completed", kw_only=True):
+class TaskCompleted(Event, tag="task.completed", frozen=True, kw_only=True):
     """All judgements of the task are submitted."""
 
     cause: Id
     task: Id
 
 
-class TaskUnroutable(Event, tag="task.unroutable", kw_only=True):
+class TaskUnroutable(Event, tag="task.unroutable", frozen=True, kw_only=True):
     """No expert in the workspace meets the task's requirements at all."""
 
     cause: Id
@@ -221,7 +221,7 @@ class TaskUnroutable(Event, tag="task.unroutable", kw_only=True):
     reason: str
 
 
-class EventRejected(Event, tag="event.rejected", kw_only=True):
+class EventRejected(Event, tag="event.rejected", frozen=True, kw_only=True):
     """A valid input event that the engine refuses in the state it finds."""
 
     cause: Id
@@ -229,21 +229,21 @@ class EventRejected(Event, tag="event.rejected", kw_only=True):
     reason: str
 
 
-InputEvent: TypeAlias = Union[
-    ExpertProfile,
-    ExpertStatus,
-    ExpertRemoved,
-    TaskCreated,
-    TaskCancelled,
-    TaskDeclined,
-    TaskSubmitted,
-    TaskReviewed,
-    ClockTick,
-]
-OutputEvent: TypeAlias = Union[
-    TaskAssigned, TaskRequeued, TaskCompleted, TaskUnroutable, EventRejected
-]
-AnyEvent: TypeAlias = Union[InputEvent, OutputEvent]
+InputEvent: TypeAlias = (
+    ExpertProfile
+    | ExpertStatus
+    | ExpertRemoved
+    | TaskCreated
+    | TaskCancelled
+    | TaskDeclined
+    | TaskSubmitted
+    | TaskReviewed
+    | ClockTick
+)
+OutputEvent: TypeAlias = (
+    TaskAssigned | TaskRequeued | TaskCompleted | TaskUnroutable | EventRejected
+)
+AnyEvent: TypeAlias = InputEvent | OutputEvent
 
 
 def _tags(*types: type[Event]) -> frozenset[str]:
@@ -261,4 +261,6 @@ INPUT_TYPES: Final = _tags(
     TaskReviewed,
     ClockTick,
 )
-OUTPUT_TYPES: Final = _tags(TaskAssigned, TaskRequeued, TaskCompleted, TaskUnroutable, EventRejected)
+OUTPUT_TYPES: Final = _tags(
+    TaskAssigned, TaskRequeued, TaskCompleted, TaskUnroutable, EventRejected
+)

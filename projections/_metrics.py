@@ -155,9 +155,7 @@ def _on_profile(p: Projections, ws: Workspace, event: ExpertProfile, at: int) ->
     languages = tuple(sorted({_language(ws, tag) for tag in event.languages}))
     expert = ws.experts.get(event.expert)
     if expert is None:
-        ws.experts[event.expert] = Expert(
-            domains, languages, event.education, event.weekly_hours
-        )
+        ws.experts[event.expert] = Expert(domains, languages, event.education, event.weekly_hours)
         return
     expert.domains = domains
     expert.languages = languages

@@ -142,9 +142,7 @@ def _workspace(name: str, ws: WorkspaceReport) -> list[str]:
 
 def _summary(ws: WorkspaceReport) -> list[str]:
     t, w, h, q, s, u = ws.tasks, ws.waiting, ws.handling, ws.quality, ws.staffing, ws.utilization
-    requeued = ", ".join(
-        f"{count:,} {why}" for why, count in t.requeued_by_reason.items() if count
-    )
+    requeued = ", ".join(f"{count:,} {why}" for why, count in t.requeued_by_reason.items() if count)
     education = ", ".join(f"{level} {count:,}" for level, count in s.by_education.items())
     oldest = (
         f"; oldest queued {_dur(w.oldest_queued_seconds)} ({_cut(w.oldest_queued_task)})"
@@ -152,25 +150,49 @@ def _summary(ws: WorkspaceReport) -> list[str]:
         else ""
     )
     rows = [
-        ("Tasks", f"{t.created:,} created, {t.assigned:,} assignments, {t.completed:,} "
-         f"completed, {t.cancelled:,} cancelled; now {t.queued:,} queued, "
-         f"{t.in_progress:,} in progress"),
-        ("", f"unroutable now {t.unroutable:,} ({t.unroutable_events:,} flags in all); "
-         f"requeued {t.requeued:,}" + (f" ({requeued})" if requeued else "")),
-        ("Waiting", f"to first assignment p50 {_dur(w.p50_seconds)}, p90 {_dur(w.p90_seconds)}"
-         f" over {w.first_assigned:,} tasks{oldest}"),
-        ("Handling", f"AHT {_dur(h.aht_seconds)}, p50 {_dur(h.p50_seconds)}, "
-         f"p90 {_dur(h.p90_seconds)} over {h.submissions:,} submissions"),
-        ("Quality", f"{q.reviews:,} reviews, mean score {_score(q.mean_score)}, pass rate "
-         f"{_pct(q.pass_rate)}; {len(q.low_quality):,} low (failed or < {q.low_score:g})"),
-        ("Staffing", f"{s.experts:,} experts: {s.available:,} available, {s.away:,} away, "
-         f"{s.offline:,} offline ({s.removed:,} removed); {s.capacity_hours:,.1f} h/week"),
+        (
+            "Tasks",
+            f"{t.created:,} created, {t.assigned:,} assignments, {t.completed:,} "
+            f"completed, {t.cancelled:,} cancelled; now {t.queued:,} queued, "
+            f"{t.in_progress:,} in progress",
+        ),
+        (
+            "",
+            f"unroutable now {t.unroutable:,} ({t.unroutable_events:,} flags in all); "
+            f"requeued {t.requeued:,}" + (f" ({requeued})" if requeued else ""),
+        ),
+        (
+            "Waiting",
+            f"to first assignment p50 {_dur(w.p50_seconds)}, p90 {_dur(w.p90_seconds)}"
+            f" over {w.first_assigned:,} tasks{oldest}",
+        ),
+        (
+            "Handling",
+            f"AHT {_dur(h.aht_seconds)}, p50 {_dur(h.p50_seconds)}, "
+            f"p90 {_dur(h.p90_seconds)} over {h.submissions:,} submissions",
+        ),
+        (
+            "Quality",
+            f"{q.reviews:,} reviews, mean score {_score(q.mean_score)}, pass rate "
+            f"{_pct(q.pass_rate)}; {len(q.low_quality):,} low (failed or < {q.low_score:g})",
+        ),
+        (
+            "Staffing",
+            f"{s.experts:,} experts: {s.available:,} available, {s.away:,} away, "
+            f"{s.offline:,} offline ({s.removed:,} removed); {s.capacity_hours:,.1f} h/week",
+        ),
         ("", f"by education: {education}"),
-        ("Utilization", f"{u.week or '-'}: {u.assigned_hours:,.1f} h assigned of "
-         f"{u.capacity_hours:,.1f} h ({_pct(u.utilization)}); {u.given_back_hours:,.1f} h "
-         f"given back by requeues"),
-        ("Refused", f"{ws.events.rejected:,} events rejected, "
-         f"{ws.events.dead_letters:,} dead letters attributed here"),
+        (
+            "Utilization",
+            f"{u.week or '-'}: {u.assigned_hours:,.1f} h assigned of "
+            f"{u.capacity_hours:,.1f} h ({_pct(u.utilization)}); {u.given_back_hours:,.1f} h "
+            f"given back by requeues",
+        ),
+        (
+            "Refused",
+            f"{ws.events.rejected:,} events rejected, "
+            f"{ws.events.dead_letters:,} dead letters attributed here",
+        ),
     ]
     return [f"{label:<12} {text}" for label, text in rows]
 
@@ -191,14 +213,32 @@ def _dimension(ws: WorkspaceReport, label: str, key: str) -> list[str]:
     for name in names[:_TOP]:
         c, hs = tasks.get(name, zero), handling.get(name, none)
         qt = quality.get(name)
-        rows.append((
-            _cut(name), f"{c.created:,}", f"{c.completed:,}", f"{c.cancelled:,}",
-            f"{c.queued:,}", _dur(hs.mean_seconds), _dur(hs.p90_seconds),
-            f"{qt.reviews:,}" if qt else "0", _score(qt.mean_score if qt else None),
-            _pct(qt.pass_rate if qt else None),
-        ))
-    headers = (label, "created", "done", "cancelled", "queued", "AHT", "p90", "reviews",
-               "score", "pass")
+        rows.append(
+            (
+                _cut(name),
+                f"{c.created:,}",
+                f"{c.completed:,}",
+                f"{c.cancelled:,}",
+                f"{c.queued:,}",
+                _dur(hs.mean_seconds),
+                _dur(hs.p90_seconds),
+                f"{qt.reviews:,}" if qt else "0",
+                _score(qt.mean_score if qt else None),
+                _pct(qt.pass_rate if qt else None),
+            )
+        )
+    headers = (
+        label,
+        "created",
+        "done",
+        "cancelled",
+        "queued",
+        "AHT",
+        "p90",
+        "reviews",
+        "score",
+        "pass",
+    )
     return ["", _title(f"By {label}", len(rows), len(names)), *_table(headers, rows)]
 
 
@@ -207,15 +247,33 @@ def _pools(ws: WorkspaceReport) -> list[str]:
     if not pools:
         return []
     rows = [
-        (_cut(p.domain), _cut(p.language), f"{p.experts:,}", f"{p.available:,}",
-         f"{p.capacity_hours:,.1f}", f"{p.demand_hours:,.1f}", f"{p.gap_hours:,.1f}",
-         f"{p.queued:,}", f"{p.unroutable:,}")
+        (
+            _cut(p.domain),
+            _cut(p.language),
+            f"{p.experts:,}",
+            f"{p.available:,}",
+            f"{p.capacity_hours:,.1f}",
+            f"{p.demand_hours:,.1f}",
+            f"{p.gap_hours:,.1f}",
+            f"{p.queued:,}",
+            f"{p.unroutable:,}",
+        )
         for p in pools[:_TOP]
     ]
-    headers = ("domain", "language", "experts", "avail", "h/week", "demand h", "gap h",
-               "queued", "unroutable")
-    title = _title("Pools by staffing gap (queued demand h - weekly capacity h)", len(rows),
-                   len(pools))
+    headers = (
+        "domain",
+        "language",
+        "experts",
+        "avail",
+        "h/week",
+        "demand h",
+        "gap h",
+        "queued",
+        "unroutable",
+    )
+    title = _title(
+        "Pools by staffing gap (queued demand h - weekly capacity h)", len(rows), len(pools)
+    )
     return ["", title, *_table(headers, rows, align="ll")]
 
 
@@ -228,27 +286,46 @@ def _experts(ws: WorkspaceReport) -> list[str]:
     def row(name: str) -> tuple[str, ...]:
         load, qt, hs = loads.get(name), quality.get(name), handling.get(name)
         return (
-            _cut(name), load.status if load else "removed",
+            _cut(name),
+            load.status if load else "removed",
             f"{load.weekly_hours:g}" if load else "-",
             f"{load.assigned_hours:,.1f}" if load else "-",
             _pct(load.utilization if load else None),
-            f"{hs.count:,}" if hs else "0", _dur(hs.mean_seconds if hs else None),
-            f"{qt.reviews:,}" if qt else "0", _score(qt.mean_score if qt else None),
+            f"{hs.count:,}" if hs else "0",
+            _dur(hs.mean_seconds if hs else None),
+            f"{qt.reviews:,}" if qt else "0",
+            _score(qt.mean_score if qt else None),
             _pct(qt.pass_rate if qt else None),
         )
 
-    headers = ("expert", "status", "h/week", "assigned h", "util", "subs", "AHT", "reviews",
-               "score", "pass")
+    headers = (
+        "expert",
+        "status",
+        "h/week",
+        "assigned h",
+        "util",
+        "subs",
+        "AHT",
+        "reviews",
+        "score",
+        "pass",
+    )
     busiest = sorted(loads, key=lambda name: (-loads[name].utilization, name))[:_FEW]
-    lines = ["", _title("Experts, busiest this week", len(busiest), len(loads)),
-             *_table(headers, [row(name) for name in busiest], align="ll")]
+    lines = [
+        "",
+        _title("Experts, busiest this week", len(busiest), len(loads)),
+        *_table(headers, [row(name) for name in busiest], align="ll"),
+    ]
     reviewed = [name for name, qt in quality.items() if qt.mean_score is not None]
     if reviewed:
         weakest = sorted(
             reviewed, key=lambda name: (quality[name].mean_score, -quality[name].reviews, name)
         )[:_FEW]
-        lines += ["", _title("Experts, lowest mean review score", len(weakest), len(reviewed)),
-                  *_table(headers, [row(name) for name in weakest], align="ll")]
+        lines += [
+            "",
+            _title("Experts, lowest mean review score", len(weakest), len(reviewed)),
+            *_table(headers, [row(name) for name in weakest], align="ll"),
+        ]
     return lines
 
 
@@ -260,15 +337,22 @@ def _errors(ws: WorkspaceReport) -> list[str]:
     rows = []
     for week in trend:
         top = sorted(week.errors.items(), key=lambda item: (-item[1], item[0]))[:3]
-        rows.append((
-            week.week, f"{week.reviews:,}", f"{week.failed:,}",
-            _pct(week.failed / week.reviews if week.reviews else None),
-            ", ".join(f"{error} {count:,}" for error, count in top) or "-",
-        ))
+        rows.append(
+            (
+                week.week,
+                f"{week.reviews:,}",
+                f"{week.failed:,}",
+                _pct(week.failed / week.reviews if week.reviews else None),
+                ", ".join(f"{error} {count:,}" for error, count in top) or "-",
+            )
+        )
     overall = sorted(quality.errors.items(), key=lambda item: (-item[1], item[0]))
     headers = ("week", "reviews", "failed", "fail", "top errors")
-    lines = ["", _title("Review errors by ISO week", len(trend), len(quality.error_trend)),
-             *_table(headers, rows, align="lrrrl")]
+    lines = [
+        "",
+        _title("Review errors by ISO week", len(trend), len(quality.error_trend)),
+        *_table(headers, rows, align="lrrrl"),
+    ]
     if overall:
         lines.append("  all weeks: " + ", ".join(f"{e} {n:,}" for e, n in overall[:_TOP]))
     return lines
@@ -280,16 +364,39 @@ def _low_quality(ws: WorkspaceReport) -> list[str]:
         return []
     worst = sorted(low, key=lambda r: (r.score, -r.at.timestamp(), r.task, r.expert))[:_FEW]
     rows = [
-        (r.at.strftime("%Y-%m-%d %H:%M"), _cut(r.task), _cut(r.kind, 12), _cut(r.domain, 12),
-         r.language, _cut(r.expert, 16), _cut(r.reviewer, 16), f"{r.score:.2f}",
-         "pass" if r.passed else "fail", _cut(",".join(r.errors), 20) if r.errors else "-",
-         _tail(r.ref, 28))
+        (
+            r.at.strftime("%Y-%m-%d %H:%M"),
+            _cut(r.task),
+            _cut(r.kind, 12),
+            _cut(r.domain, 12),
+            r.language,
+            _cut(r.expert, 16),
+            _cut(r.reviewer, 16),
+            f"{r.score:.2f}",
+            "pass" if r.passed else "fail",
+            _cut(",".join(r.errors), 20) if r.errors else "-",
+            _tail(r.ref, 28),
+        )
         for r in worst
     ]
-    headers = ("at", "task", "kind", "domain", "lang", "expert", "reviewer", "score", "",
-               "errors", "ref")
-    title = _title(f"Low quality, worst first (score < {ws.quality.low_score:g} or failed)",
-                   len(rows), len(low))
+    headers = (
+        "at",
+        "task",
+        "kind",
+        "domain",
+        "lang",
+        "expert",
+        "reviewer",
+        "score",
+        "",
+        "errors",
+        "ref",
+    )
+    title = _title(
+        f"Low quality, worst first (score < {ws.quality.low_score:g} or failed)",
+        len(rows),
+        len(low),
+    )
     return ["", title, *_table(headers, rows, align="lllllllrlll")]
 
 
@@ -298,5 +405,8 @@ def _rejections(ws: WorkspaceReport) -> list[str]:
     if not reasons:
         return []
     rows = [(f"{count:,}", reason) for reason, count in reasons[:_FEW]]
-    return ["", _title("Rejected events by reason", len(rows), len(reasons)),
-            *_table(("count", "reason"), rows, align="rl")]
+    return [
+        "",
+        _title("Rejected events by reason", len(rows), len(reasons)),
+        *_table(("count", "reason"), rows, align="rl"),
+    ]

@@ -47,9 +47,7 @@ def build_report(
 ) -> Report:
     """The report of every workspace, and the dead letters over all of them."""
     return Report(
-        workspaces={
-            name: _workspace(ws, low_score) for name, ws in sorted(workspaces.items())
-        },
+        workspaces={name: _workspace(ws, low_score) for name, ws in sorted(workspaces.items())},
         dead_letters=DeadLetters(
             total=sum(dead_letters.values()), by_source=dict(sorted(dead_letters.items()))
         ),
@@ -144,9 +142,7 @@ class _Scan:
 
 def _breakdown(groups: dict[str, list[int]]) -> dict[str, TaskBreakdown]:
     return {
-        key: TaskBreakdown(
-            created=c[0], assigned=c[1], completed=c[2], cancelled=c[3], queued=c[4]
-        )
+        key: TaskBreakdown(created=c[0], assigned=c[1], completed=c[2], cancelled=c[3], queued=c[4])
         for key, c in sorted(groups.items())
     }
 

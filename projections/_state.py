@@ -59,9 +59,10 @@ class Task(msgspec.Struct, gc=False):
 
     def waiting(self) -> bool:
         """Does the task wait for a first or a further assignment?"""
-        return self.state == OPEN and self.submitted + (
-            len(self.open) if self.open else 0
-        ) < self.judgements
+        return (
+            self.state == OPEN
+            and self.submitted + (len(self.open) if self.open else 0) < self.judgements
+        )
 
 
 class Expert(msgspec.Struct, gc=False):

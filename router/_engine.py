@@ -16,9 +16,10 @@ or from a simulation. Each step runs in three phases:
 
 from __future__ import annotations
 
-import heapq
 import hashlib
-from typing import Final
+import heapq
+from collections.abc import Callable
+from typing import Any, Final
 
 from events import (
     CEFR_LEVELS,
@@ -44,7 +45,7 @@ from events import (
 
 from ._language import expand, normalize
 from ._policy import DEFAULT_POLICY, Policy, Score
-from ._state import CANCELLED, COMPLETED, QUEUED, ClassQueue, Expert, Record, Task, Workspace
+from ._state import CANCELLED, COMPLETED, ClassQueue, Expert, Record, Task, Workspace
 from ._time import HOUR, MINUTE, from_micros, to_micros, week_index
 
 __all__ = ["Engine", "output_id"]
@@ -315,7 +316,11 @@ class Engine:
         cause = step.cause
         step.outputs.append(
             EventRejected(
-                step.next_id(), cause.at, cause.workspace, cause=cause.id, event=cause.id,
+                step.next_id(),
+                cause.at,
+                cause.workspace,
+                cause=cause.id,
+                event=cause.id,
                 reason=reason,
             )
         )
@@ -354,7 +359,9 @@ class Engine:
                 why = "its assignment has ended"
             else:
                 why = "was never assigned it"
-            self._reject(step, f"expert {expert_id!r} holds no open assignment on task {task_id!r}: {why}")
+            self._reject(
+                step, f"expert {expert_id!r} holds no open assignment on task {task_id!r}: {why}"
+            )
             return None
         return task, step.ws.experts[expert_id]
 
@@ -375,8 +382,13 @@ class Engine:
         cause = step.cause
         step.outputs.append(
             TaskRequeued(
-                step.next_id(), cause.at, cause.workspace, cause=cause.id, task=task.task,
-                expert=expert.expert, reason=reason,
+                step.next_id(),
+                cause.at,
+                cause.workspace,
+                cause=cause.id,
+                task=task.task,
+                expert=expert.expert,
+                reason=reason,
             )
         )
         if reason != "cancelled" and task.taken() < task.judgements:
@@ -559,7 +571,9 @@ class Engine:
     def _score(self, ws: Workspace, expert: Expert, task: Task) -> Score:
         policy = self.policy
         record = expert.records.get(task.domain) if expert.records else None
-        quality = policy.quality_of(record.reviews, record.total) if record else policy.quality_prior
+        quality = (
+            policy.quality_of(record.reviews, record.total) if record else policy.quality_prior
+        )
         load = 1.0 - expert.used_in(ws.week) / expert.capacity
         if expert.last_assigned < 0:
             idle = 1.0
@@ -571,7 +585,9 @@ class Engine:
             + (expert.education - task.education) / 4
         ) / 3
         fit = 1.0 - excess
-        total = policy.quality * quality + policy.load * load + policy.idle * idle + policy.fit * fit
+        total = (
+            policy.quality * quality + policy.load * load + policy.idle * idle + policy.fit * fit
+        )
         return Score(total, quality, load, idle, fit)
 
     def _assign(self, step: _Step, task: Task, expert: Expert, eligible: int) -> None:
@@ -603,9 +619,16 @@ class Engine:
         cause = step.cause
         step.outputs.append(
             TaskAssigned(
-                step.next_id(), cause.at, cause.workspace, cause=cause.id, task=task.task,
-                expert=expert.expert, attempt=task.attempts, lease_until=from_micros(until),
-                score=round(score.total, 4), reasons=reasons,
+                step.next_id(),
+                cause.at,
+                cause.workspace,
+                cause=cause.id,
+                task=task.task,
+                expert=expert.expert,
+                attempt=task.attempts,
+                lease_until=from_micros(until),
+                score=round(score.total, 4),
+                reasons=reasons,
             )
         )
 
@@ -622,15 +645,18 @@ class Engine:
             idle = "idle: no assignment yet"
         else:
             idle = f"idle {(ws.clock - expert.last_assigned) / HOUR:.1f}h"
+        fluency = _CEFR_NAMES[expert.languages[task.language]]
         return (
             f"meets {task.domain} {expert.domains[task.domain]}>={task.skill}, "
-            f"{task.language} {_CEFR_NAMES[expert.languages[task.language]]}>={_CEFR_NAMES[task.fluency]}, "
+            f"{task.language} {fluency}>={_CEFR_NAMES[task.fluency]}, "
             f"{_EDUCATION_NAMES[expert.education]}>={_EDUCATION_NAMES[task.education]}",
             quality,
             f"load {used / 60:.1f}h of {expert.capacity / 60:g}h this week",
             idle,
             f"fit {score.fit:.2f}",
-            "only eligible expert with room" if eligible == 1 else f"best of {eligible} eligible with room",
+            "only eligible expert with room"
+            if eligible == 1
+            else f"best of {eligible} eligible with room",
         )
 
     # --- staffing gaps -----------------------------------------------------------------
@@ -643,7 +669,11 @@ class Engine:
         cause = step.cause
         step.outputs.append(
             TaskUnroutable(
-                step.next_id(), cause.at, cause.workspace, cause=cause.id, task=task.task,
+                step.next_id(),
+                cause.at,
+                cause.workspace,
+                cause=cause.id,
+                task=task.task,
                 reason=self._gap(step.ws, task),
             )
         )
@@ -713,7 +743,8 @@ class Engine:
                     self._check_routable(step, task)
 
 
-_HANDLERS: Final = {
+_Handler = Callable[[Engine, _Step, Any], None]
+_HANDLERS: Final[dict[type, _Handler]] = {
     ExpertProfile: Engine._on_profile,
     ExpertStatus: Engine._on_status,
     ExpertRemoved: Engine._on_removed,

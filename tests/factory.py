@@ -47,15 +47,27 @@ class World:
         return f"ev-{next(self._ids)}", self.at, self.workspace
 
     def expert(
-        self, name: str, *, domains: dict[str, int] | None = None,
-        languages: dict[str, str] | None = None, education: str = "master",
-        hours: float = 20, concurrency: int = 1, available: bool = True,
+        self,
+        name: str,
+        *,
+        domains: dict[str, int] | None = None,
+        languages: dict[str, str] | None = None,
+        education: str = "master",
+        hours: float = 20,
+        concurrency: int = 1,
+        available: bool = True,
     ) -> list[OutputEvent]:
-        out = self.send(ExpertProfile(
-            *self._base(), expert=name, domains=domains or {"stem": 3},
-            languages=languages or {"en": "native"}, education=education,  # type: ignore[arg-type]
-            weekly_hours=hours, concurrency=concurrency,
-        ))
+        out = self.send(
+            ExpertProfile(
+                *self._base(),
+                expert=name,
+                domains=domains or {"stem": 3},
+                languages=languages or {"en": "native"},
+                education=education,  # type: ignore[arg-type]
+                weekly_hours=hours,
+                concurrency=concurrency,
+            )
+        )
         if available:
             out += self.status(name, "available")
         return out
@@ -81,10 +93,16 @@ class World:
         return self.send(TaskSubmitted(*self._base(), task=task, expert=name, seconds=seconds))
 
     def review(self, task: str, name: str, reviewer: str, score: float) -> list[OutputEvent]:
-        return self.send(TaskReviewed(
-            *self._base(), task=task, expert=name, reviewer=reviewer, score=score,
-            passed=score >= 0.7,
-        ))
+        return self.send(
+            TaskReviewed(
+                *self._base(),
+                task=task,
+                expert=name,
+                reviewer=reviewer,
+                score=score,
+                passed=score >= 0.7,
+            )
+        )
 
     def tick(self) -> list[OutputEvent]:
         return self.send(ClockTick(*self._base()))

@@ -62,7 +62,9 @@ class Work:
         return (-self.spec.priority, self.spec.at, self.spec.task)
 
     def needs_more(self) -> bool:
-        return self.state == "queued" and len(self.open) + len(self.submitters) < self.spec.judgements
+        return (
+            self.state == "queued" and len(self.open) + len(self.submitters) < self.spec.judgements
+        )
 
 
 class Referee:
@@ -214,9 +216,10 @@ class Referee:
         elif isinstance(out, TaskUnroutable):
             work = self.work[out.task]
             assert work.needs_more()
-            assert not any(self.qualified(name, work) and
-                           self.people[name].minutes >= work.spec.minutes
-                           for name in self.people), f"{out.task} is routable"
+            assert not any(
+                self.qualified(name, work) and self.people[name].minutes >= work.spec.minutes
+                for name in self.people
+            ), f"{out.task} is routable"
 
     def check_assignment(self, out: TaskAssigned) -> None:
         work = self.work[out.task]

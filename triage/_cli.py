@@ -31,7 +31,7 @@ _F = TypeVar("_F", bound=Callable[..., Any])
 
 
 def _log_option(default: str = "triage.db") -> Callable[[_F], _F]:
-    return click.option(
+    option: Callable[[_F], _F] = click.option(
         "--log",
         "log_path",
         type=click.Path(dir_okay=False, path_type=Path),
@@ -41,6 +41,7 @@ def _log_option(default: str = "triage.db") -> Callable[[_F], _F]:
         show_envvar=True,
         help="The embedded log (a SQLite file).",
     )
+    return option
 
 
 def _policy_option(fn: _F) -> _F:
@@ -149,7 +150,7 @@ def run(until_idle: bool, tick: float | None, policy_path: Path | None, log_path
 @_log_option()
 def dump(deadletters: bool, log_path: Path) -> None:
     """Print the log as JSON Lines: each input, then the outputs it caused."""
-    out = click.get_binary_stream("stdout")
+    out = sys.stdout.buffer
     with Journal(log_path, create=False) as journal:
         if deadletters:
             for letter in journal.dead_letters():
@@ -180,7 +181,7 @@ def report(as_json: bool, log_path: Path) -> None:
     with Journal(log_path, create=False) as journal:
         built = build_report(journal)
     if as_json:
-        click.get_binary_stream("stdout").write(report_json(built) + b"\n")
+        sys.stdout.buffer.write(report_json(built) + b"\n")
     else:
         click.echo(render_text(built))
 
@@ -208,7 +209,12 @@ def build_report(journal: Journal) -> Any:
 @_policy_option
 @_log_option(default="triage-demo.db")
 def demo(
-    seed: int, experts: int, days: int, force: bool, quiet: bool, policy_path: Path | None,
+    seed: int,
+    experts: int,
+    days: int,
+    force: bool,
+    quiet: bool,
+    policy_path: Path | None,
     log_path: Path,
 ) -> None:
     """Simulate a month of an LLM fine-tuning project and route it, then report.
@@ -221,7 +227,12 @@ def demo(
     from ._demo import run_demo
 
     run_demo(
-        log_path=log_path, seed=seed, experts=experts, days=days, force=force, quiet=quiet,
+        log_path=log_path,
+        seed=seed,
+        experts=experts,
+        days=days,
+        force=force,
+        quiet=quiet,
         policy=load_policy(policy_path),
     )
 

@@ -56,7 +56,11 @@ KINDS: Final[dict[str, Kind]] = {
     "review": Kind((12, 15, 18), (1, 1, 1, 2), "reviews"),
 }
 _GAPS: Final = (
-    ("stem", "th"), ("humanities", "vi"), ("stem", "id"), ("business", "hi"), ("stem", "it"),
+    ("stem", "th"),
+    ("humanities", "vi"),
+    ("stem", "id"),
+    ("business", "hi"),
+    ("stem", "it"),
 )
 
 
@@ -186,9 +190,19 @@ class Client:
             # People who worked on the source item elsewhere: a conflict of interest.
             exclude = tuple(sorted(p.expert for p in rng.sample(pool, rng.choice((1, 2)))))
         return TaskCreated(
-            *stamp, task=task, kind=kind, domain=domain, language=language,
-            minutes=rng.choice(spec.minutes), education=education, skill=skill, fluency=fluency,
-            priority=priority, judgements=judgements, exclude=exclude, due=due,
+            *stamp,
+            task=task,
+            kind=kind,
+            domain=domain,
+            language=language,
+            minutes=rng.choice(spec.minutes),
+            education=education,
+            skill=skill,
+            fluency=fluency,
+            priority=priority,
+            judgements=judgements,
+            exclude=exclude,
+            due=due,
             ref=f"s3://client-bucket/{spec.ref}/{task}.json",
         )
 
@@ -205,14 +219,27 @@ class Client:
         if self.count(domain, language, 1, "C1", "bachelor") < people:
             domain = max(DOMAINS, key=lambda d: self.count(d, language, 1, "C1", "bachelor"))
         skill, fluency, education = self._relax(
-            domain, language, parent.skill, "C1" if parent.fluency == "C2" else parent.fluency,
-            parent.education, people=people,
+            domain,
+            language,
+            parent.skill,
+            "C1" if parent.fluency == "C2" else parent.fluency,
+            parent.education,
+            people=people,
         )
         return TaskCreated(
-            *stamp, task=f"{parent.task}-review", kind="review", domain=domain,
-            language=language, minutes=rng.choice(spec.minutes), education=education,
-            skill=skill, fluency=fluency, priority=parent.priority, judgements=judgements,
-            parent=parent.task, ref=f"s3://client-bucket/{spec.ref}/{parent.task}.json",
+            *stamp,
+            task=f"{parent.task}-review",
+            kind="review",
+            domain=domain,
+            language=language,
+            minutes=rng.choice(spec.minutes),
+            education=education,
+            skill=skill,
+            fluency=fluency,
+            priority=parent.priority,
+            judgements=judgements,
+            parent=parent.task,
+            ref=f"s3://client-bucket/{spec.ref}/{parent.task}.json",
         )
 
     def gap(self, roster: Sequence[Persona], stamp: Stamp, task: str) -> TaskCreated:
@@ -228,9 +255,18 @@ class Client:
         else:
             domain, language = "stem", "ms"  # Malay: nobody was hired for it
         return TaskCreated(
-            *stamp, task=task, kind="write", domain=domain, language=language, minutes=60,
-            education="doctorate", skill=5, fluency="native", priority=70,
-            due=stamp[1] + timedelta(days=2), ref=f"s3://client-bucket/prompts/{task}.json",
+            *stamp,
+            task=task,
+            kind="write",
+            domain=domain,
+            language=language,
+            minutes=60,
+            education="doctorate",
+            skill=5,
+            fluency="native",
+            priority=70,
+            due=stamp[1] + timedelta(days=2),
+            ref=f"s3://client-bucket/prompts/{task}.json",
         )
 
     def _pool_of(self, rng: random.Random) -> tuple[str, str]:
@@ -243,7 +279,13 @@ class Client:
         return domain, persona.native
 
     def _relax(
-        self, domain: str, language: str, skill: int, fluency: Cefr, education: Education, *,
+        self,
+        domain: str,
+        language: str,
+        skill: int,
+        fluency: Cefr,
+        education: Education,
+        *,
         people: int,
     ) -> tuple[int, Cefr, Education]:
         """Relax the requirements until at least ``people`` of the staff meet them."""

@@ -67,7 +67,13 @@ def _fresh_log(path: Path, force: bool) -> Journal:
 
 
 def run_demo(
-    *, log_path: Path, seed: int, experts: int, days: int, force: bool, quiet: bool,
+    *,
+    log_path: Path,
+    seed: int,
+    experts: int,
+    days: int,
+    force: bool,
+    quiet: bool,
     policy: Policy,
 ) -> None:
     """Run the demo into a fresh log at ``log_path`` and print the report."""

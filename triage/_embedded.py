@@ -58,7 +58,9 @@ class EmbeddedRuntime:
 
     def recover(self) -> int:
         """Rebuild the engine from the processed inputs; returns how many were folded."""
-        epochs = [(pos, msgspec.json.decode(body, type=Policy)) for pos, body in self.journal.policies()]
+        epochs = [
+            (pos, msgspec.json.decode(body, type=Policy)) for pos, body in self.journal.policies()
+        ]
         processed = self.journal.processed()
         folded = 0
         while self.position < processed:
@@ -127,11 +129,11 @@ class EmbeddedRuntime:
         """One ``clock.tick`` per known workspace at ``now``."""
         stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
         return [
-            ClockTick(f"tick:{stamp}", now, workspace) for workspace in sorted(self.engine.workspaces)
+            ClockTick(f"tick:{stamp}", now, workspace)
+            for workspace in sorted(self.engine.workspaces)
         ]
 
 
 def encode_policy(policy: Policy) -> bytes:
     """The canonical JSON of a policy, as the journal keeps it."""
     return msgspec.json.encode(policy)
-

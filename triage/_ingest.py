@@ -50,7 +50,9 @@ def ingest_lines(
             good.append(decode_input(raw))
         except InvalidEvent as exc:
             dead += 1
-            bad.append(DeadLetter(source=source, location=f"line {number}", error=exc.reason, raw=raw))
+            bad.append(
+                DeadLetter(source=source, location=f"line {number}", error=exc.reason, raw=raw)
+            )
         if len(good) + len(bad) >= batch:
             flush()
     flush()

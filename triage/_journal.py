@@ -111,7 +111,8 @@ class Journal:
                 )
             elif int(version) > _SCHEMA_VERSION:
                 raise LogError(
-                    f"{self.path} has log schema {version}; this Triage reads up to {_SCHEMA_VERSION}"
+                    f"{self.path} has log schema {version}; "
+                    f"this Triage reads up to {_SCHEMA_VERSION}"
                 )
         except sqlite3.Error as exc:
             raise LogError(f"cannot open the log {self.path}: {exc}") from None
@@ -175,7 +176,9 @@ class Journal:
                     (event.workspace, event.id, _tag(event), encode(event)),
                 )
                 if cursor.rowcount != 1:
-                    raise LogError(f"event {event.id!r} of {event.workspace!r} is already in the log")
+                    raise LogError(
+                        f"event {event.id!r} of {event.workspace!r} is already in the log"
+                    )
                 if outputs:
                     pos = cursor.lastrowid
                     self._db.executemany(
@@ -208,7 +211,9 @@ class Journal:
         row = self._db.execute("SELECT max(pos) FROM inputs").fetchone()
         return int(row[0] or 0)
 
-    def inputs(self, after: int = 0, upto: int | None = None, limit: int = 10_000) -> list[tuple[int, bytes]]:
+    def inputs(
+        self, after: int = 0, upto: int | None = None, limit: int = 10_000
+    ) -> list[tuple[int, bytes]]:
         """Accepted inputs after position ``after`` (and up to ``upto``), in order."""
         if upto is None:
             upto = 2**62
@@ -308,4 +313,3 @@ class _Transaction:
 
 def _tag(event: InputEvent | OutputEvent) -> str:
     return str(event.__struct_config__.tag)
-

@@ -113,15 +113,20 @@ class _Run:
         self.heap: list[tuple[int, int, Callable[[], None]]] = []
         self.seq = self.events = self.tasks = 0
         self.roster = hire(
-            self.rng, scenario.experts, start=self.begin,
+            self.rng,
+            scenario.experts,
+            start=self.begin,
             first_share=scenario.first_cohort_share,
             onboarding_days=min(scenario.onboarding_days, max(1, scenario.days // 2)),
         )
         self.people = {p.expert: p for p in self.roster}
         self.client = Client(
-            scenario.mix, peak_hours_per_month=scenario.peak_hours_per_expert * scenario.experts,
-            review_rate=scenario.review_rate, ramp=scenario.ramp,
-            weekday_factor=scenario.weekday_factor, weekend_factor=scenario.weekend_factor,
+            scenario.mix,
+            peak_hours_per_month=scenario.peak_hours_per_expert * scenario.experts,
+            review_rate=scenario.review_rate,
+            ramp=scenario.ramp,
+            weekday_factor=scenario.weekday_factor,
+            weekend_factor=scenario.weekend_factor,
             start=self.begin,
         )
         self.jobs: dict[str, _Job] = {}
@@ -214,8 +219,10 @@ class _Run:
             self.unroutable[out.task] = None
             self.jobs[out.task].stuck = True
             # Unless someone who can take it turns up, the client moves the item elsewhere.
-            self.at(self.now + self.rng.randrange(24, 72) * _HOUR,
-                    partial(self.cancel, out.task, "no qualified expert: moved elsewhere", True))
+            self.at(
+                self.now + self.rng.randrange(24, 72) * _HOUR,
+                partial(self.cancel, out.task, "no qualified expert: moved elsewhere", True),
+            )
         elif isinstance(out, EventRejected):
             self.rejected[cause] = self.rejected.get(cause, 0) + 1
 
@@ -292,19 +299,24 @@ class _Run:
             self.work.pop((work.task, work.expert), None)
             domain = self.jobs[work.task].created.domain
             reason = self.people[work.expert].decline_reason(self.rng, domain)
-            self.send(TaskDeclined(
-                *self.stamp(), task=work.task, expert=work.expert, reason=reason
-            ))
+            self.send(
+                TaskDeclined(*self.stamp(), task=work.task, expert=work.expert, reason=reason)
+            )
 
     def submit(self, work: _Work) -> None:
         if not work.live:
             return
         work.live = False
         self.work.pop((work.task, work.expert), None)
-        outputs = self.send(TaskSubmitted(
-            *self.stamp(), task=work.task, expert=work.expert, seconds=work.seconds,
-            ref=f"s3://client-bucket/submissions/{work.task}/{work.expert}.json",
-        ))
+        outputs = self.send(
+            TaskSubmitted(
+                *self.stamp(),
+                task=work.task,
+                expert=work.expert,
+                seconds=work.seconds,
+                ref=f"s3://client-bucket/submissions/{work.task}/{work.expert}.json",
+            )
+        )
         if any(isinstance(out, EventRejected) for out in outputs):
             return  # too late: the lease had run out
         self.seconds_submitted += work.seconds
@@ -314,19 +326,30 @@ class _Run:
         if job.created.parent is not None:
             # A reviewer's verdict on the written pair, through the annotation tool.
             parent = self.jobs[job.created.parent]
-            self.at(self.now + rng.randrange(10, 300) * _SECOND,
-                    partial(self.reviewed, parent, parent.authors[0], work.expert))
+            self.at(
+                self.now + rng.randrange(10, 300) * _SECOND,
+                partial(self.reviewed, parent, parent.authors[0], work.expert),
+            )
         elif rng.random() < self.scenario.spot_check_rate:
-            self.at(self.now + rng.randrange(60, 36 * 60) * MINUTE,
-                    partial(self.reviewed, job, work.expert, rng.choice(_QA_LEADS)))
+            self.at(
+                self.now + rng.randrange(60, 36 * 60) * MINUTE,
+                partial(self.reviewed, job, work.expert, rng.choice(_QA_LEADS)),
+            )
 
     def reviewed(self, job: _Job, author: str, reviewer: str) -> None:
         score, passed, errors = self.people[author].review(self.rng, job.created.kind)
         self.failed += not passed
-        self.send(TaskReviewed(
-            *self.stamp(), task=job.created.task, expert=author, reviewer=reviewer,
-            score=score, passed=passed, errors=errors,
-        ))
+        self.send(
+            TaskReviewed(
+                *self.stamp(),
+                task=job.created.task,
+                expert=author,
+                reviewer=reviewer,
+                score=score,
+                passed=passed,
+                errors=errors,
+            )
+        )
 
     # --- the client ---------------------------------------------------------------------
 

@@ -91,9 +91,15 @@ class Persona(msgspec.Struct, kw_only=True):
     def profile(self, event: str, at: datetime, workspace: str) -> ExpertProfile:
         """The ``expert.profile`` event the workforce tool publishes for this expert."""
         return ExpertProfile(
-            event, at, workspace, expert=self.expert, domains=dict(self.domains),
-            languages=dict(self.languages), education=self.education,
-            weekly_hours=self.weekly_hours, concurrency=self.concurrency,
+            event,
+            at,
+            workspace,
+            expert=self.expert,
+            domains=dict(self.domains),
+            languages=dict(self.languages),
+            education=self.education,
+            weekly_hours=self.weekly_hours,
+            concurrency=self.concurrency,
         )
 
     def decline_reason(self, rng: random.Random, domain: str) -> str:

@@ -86,7 +86,9 @@ def test_reasons_name_the_problem(line: str, reason: str) -> None:
 
 
 def test_unknown_fields_are_ignored() -> None:
-    line = '{"type":"clock.tick","id":"k","at":"2026-11-25T09:30:00Z","workspace":"w","new":{"x":1}}'
+    line = (
+        '{"type":"clock.tick","id":"k","at":"2026-11-25T09:30:00Z","workspace":"w","new":{"x":1}}'
+    )
     assert encode(decode_input(line)) == (
         b'{"type":"clock.tick","id":"k","at":"2026-11-25T09:30:00Z","workspace":"w"}'
     )
@@ -105,13 +107,42 @@ def test_published_schema_is_generated_from_the_code() -> None:
 def test_public_surface_is_pinned() -> None:
     assert sorted(events.__all__) == sorted(
         [
-            "CEFR_LEVELS", "EDUCATION_LEVELS", "INPUT_TYPES", "OUTPUT_TYPES", "SCHEMA_ID",
-            "AnyEvent", "Cefr", "ClockTick", "ConfigError", "Education", "Event",
-            "EventRejected", "ExpertProfile", "ExpertRemoved", "ExpertStatus", "InputEvent",
-            "InvalidEvent", "LogError", "OutputEvent", "RequeueReason", "Status",
-            "TaskAssigned", "TaskCancelled", "TaskCompleted", "TaskCreated", "TaskDeclined",
-            "TaskRequeued", "TaskReviewed", "TaskSubmitted", "TaskUnroutable", "TriageError",
-            "decode_event", "decode_input", "decode_output", "encode", "json_schema",
+            "CEFR_LEVELS",
+            "EDUCATION_LEVELS",
+            "INPUT_TYPES",
+            "OUTPUT_TYPES",
+            "SCHEMA_ID",
+            "AnyEvent",
+            "Cefr",
+            "ClockTick",
+            "ConfigError",
+            "Education",
+            "Event",
+            "EventRejected",
+            "ExpertProfile",
+            "ExpertRemoved",
+            "ExpertStatus",
+            "InputEvent",
+            "InvalidEvent",
+            "LogError",
+            "OutputEvent",
+            "RequeueReason",
+            "Status",
+            "TaskAssigned",
+            "TaskCancelled",
+            "TaskCompleted",
+            "TaskCreated",
+            "TaskDeclined",
+            "TaskRequeued",
+            "TaskReviewed",
+            "TaskSubmitted",
+            "TaskUnroutable",
+            "TriageError",
+            "decode_event",
+            "decode_input",
+            "decode_output",
+            "encode",
+            "json_schema",
         ]
     )
     for name in events.__all__:

@@ -10,8 +10,19 @@ import pytest
 ROOT = Path(__file__).parent.parent.parent
 CORE = ["events", "router", "projections"]
 FORBIDDEN_MODULES = {
-    "sqlite3", "faust", "aiokafka", "random", "uuid", "time", "os", "socket", "asyncio",
-    "threading", "subprocess", "structlog", "triage",
+    "sqlite3",
+    "faust",
+    "aiokafka",
+    "random",
+    "uuid",
+    "time",
+    "os",
+    "socket",
+    "asyncio",
+    "threading",
+    "subprocess",
+    "structlog",
+    "triage",
 }
 FORBIDDEN_CALLS = {"now", "utcnow", "today", "time", "monotonic", "perf_counter", "urandom"}
 
@@ -55,11 +66,31 @@ def test_public_surfaces_are_pinned() -> None:
     import router
     import triage
 
-    assert sorted(router.__all__) == sorted([
-        "DEFAULT_POLICY", "Engine", "Policy", "Score", "expand", "from_micros", "iso_week",
-        "normalize", "output_id", "to_micros", "week_index",
-    ])
-    assert sorted(triage.__all__) == sorted([
-        "Appended", "DeadLetter", "EmbeddedRuntime", "Entry", "Ingested", "Journal",
-        "encode_policy", "ingest_lines", "log_decisions",
-    ])
+    assert sorted(router.__all__) == sorted(
+        [
+            "DEFAULT_POLICY",
+            "Engine",
+            "Policy",
+            "Score",
+            "expand",
+            "from_micros",
+            "iso_week",
+            "normalize",
+            "output_id",
+            "to_micros",
+            "week_index",
+        ]
+    )
+    assert sorted(triage.__all__) == sorted(
+        [
+            "Appended",
+            "DeadLetter",
+            "EmbeddedRuntime",
+            "Entry",
+            "Ingested",
+            "Journal",
+            "encode_policy",
+            "ingest_lines",
+            "log_decisions",
+        ]
+    )

@@ -193,7 +193,9 @@ def test_cancel_ends_open_assignments_and_the_task() -> None:
     w.expert("ana")
     w.task("t")
     out = w.cancel("t")
-    assert [(o.expert, o.reason) for o in out if isinstance(o, TaskRequeued)] == [("ana", "cancelled")]
+    assert [(o.expert, o.reason) for o in out if isinstance(o, TaskRequeued)] == [
+        ("ana", "cancelled")
+    ]
     assert isinstance(w.cancel("t")[0], EventRejected)
     assert isinstance(w.submit("t", "ana")[0], EventRejected)
 

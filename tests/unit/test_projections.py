@@ -81,65 +81,121 @@ class Log:
     # --- inputs ---------------------------------------------------------------
 
     def profile(
-        self, minute: float, expert: str, *, domains: dict[str, int] | None = None,
-        languages: dict[str, Any] | None = None, education: Any = "bachelor",
+        self,
+        minute: float,
+        expert: str,
+        *,
+        domains: dict[str, int] | None = None,
+        languages: dict[str, Any] | None = None,
+        education: Any = "bachelor",
         weekly_hours: float = 20.0,
     ) -> Log:
-        self._input(ExpertProfile(
-            f"p-{expert}-{len(self.events)}", at(minute), self.workspace, expert=expert,
-            domains=domains or {"stem": 3}, languages=languages or {"en": "native"},
-            education=education, weekly_hours=weekly_hours,
-        ))
+        self._input(
+            ExpertProfile(
+                f"p-{expert}-{len(self.events)}",
+                at(minute),
+                self.workspace,
+                expert=expert,
+                domains=domains or {"stem": 3},
+                languages=languages or {"en": "native"},
+                education=education,
+                weekly_hours=weekly_hours,
+            )
+        )
         return self
 
     def status(self, minute: float, expert: str, status: Any = "available") -> Log:
-        self._input(ExpertStatus(
-            f"s-{len(self.events)}", at(minute), self.workspace, expert=expert, status=status
-        ))
+        self._input(
+            ExpertStatus(
+                f"s-{len(self.events)}", at(minute), self.workspace, expert=expert, status=status
+            )
+        )
         return self
 
     def removed(self, minute: float, expert: str) -> Log:
-        self._input(ExpertRemoved(f"r-{len(self.events)}", at(minute), self.workspace,
-                                  expert=expert))
+        self._input(
+            ExpertRemoved(f"r-{len(self.events)}", at(minute), self.workspace, expert=expert)
+        )
         return self
 
     def created(
-        self, minute: float, task: str, *, kind: str = "write", domain: str = "stem",
-        language: str = "en", minutes: int = 60, judgements: int = 1,
+        self,
+        minute: float,
+        task: str,
+        *,
+        kind: str = "write",
+        domain: str = "stem",
+        language: str = "en",
+        minutes: int = 60,
+        judgements: int = 1,
     ) -> Log:
-        self._input(TaskCreated(
-            f"c-{len(self.events)}", at(minute), self.workspace, task=task, kind=kind,
-            domain=domain, language=language, minutes=minutes, judgements=judgements,
-        ))
+        self._input(
+            TaskCreated(
+                f"c-{len(self.events)}",
+                at(minute),
+                self.workspace,
+                task=task,
+                kind=kind,
+                domain=domain,
+                language=language,
+                minutes=minutes,
+                judgements=judgements,
+            )
+        )
         return self
 
     def cancelled(self, minute: float, task: str) -> Log:
-        self._input(TaskCancelled(f"x-{len(self.events)}", at(minute), self.workspace,
-                                  task=task))
+        self._input(TaskCancelled(f"x-{len(self.events)}", at(minute), self.workspace, task=task))
         return self
 
     def declined(self, minute: float, task: str, expert: str) -> Log:
-        self._input(TaskDeclined(f"d-{len(self.events)}", at(minute), self.workspace,
-                                 task=task, expert=expert))
+        self._input(
+            TaskDeclined(
+                f"d-{len(self.events)}", at(minute), self.workspace, task=task, expert=expert
+            )
+        )
         return self
 
     def submitted(
         self, minute: float, task: str, expert: str, seconds: int = 600, ref: str | None = None
     ) -> Log:
-        self._input(TaskSubmitted(
-            f"u-{len(self.events)}", at(minute), self.workspace, task=task, expert=expert,
-            seconds=seconds, ref=ref,
-        ))
+        self._input(
+            TaskSubmitted(
+                f"u-{len(self.events)}",
+                at(minute),
+                self.workspace,
+                task=task,
+                expert=expert,
+                seconds=seconds,
+                ref=ref,
+            )
+        )
         return self
 
     def reviewed(
-        self, minute: float, task: str, expert: str, score: float, *, passed: bool = True,
-        errors: tuple[str, ...] = (), reviewer: str = "qa",
+        self,
+        minute: float,
+        task: str,
+        expert: str,
+        score: float,
+        *,
+        passed: bool = True,
+        errors: tuple[str, ...] = (),
+        reviewer: str = "qa",
     ) -> Log:
-        self._input(TaskReviewed(
-            f"v-{len(self.events)}", at(minute), self.workspace, task=task, expert=expert,
-            reviewer=reviewer, score=score, passed=passed, errors=errors,
-        ))
+        self._input(
+            TaskReviewed(
+                f"v-{len(self.events)}",
+                at(minute),
+                self.workspace,
+                task=task,
+                expert=expert,
+                reviewer=reviewer,
+                score=score,
+                passed=passed,
+                errors=errors,
+            )
+        )
         return self
 
     def tick(self, minute: float) -> Log:
@@ -150,16 +206,27 @@ class Log:
 
     def assigned(self, task: str, expert: str, attempt: int = 1) -> Log:
         eid, when, ws, cause = self._next()
-        self.events.append(TaskAssigned(
-            eid, when, ws, cause=cause, task=task, expert=expert, attempt=attempt,
-            lease_until=when + timedelta(hours=3), score=0.5, reasons=("test",),
-        ))
+        self.events.append(
+            TaskAssigned(
+                eid,
+                when,
+                ws,
+                cause=cause,
+                task=task,
+                expert=expert,
+                attempt=attempt,
+                lease_until=when + timedelta(hours=3),
+                score=0.5,
+                reasons=("test",),
+            )
+        )
         return self
 
     def requeued(self, task: str, expert: str, reason: Any) -> Log:
         eid, when, ws, cause = self._next()
-        self.events.append(TaskRequeued(eid, when, ws, cause=cause, task=task, expert=expert,
-                                        reason=reason))
+        self.events.append(
+            TaskRequeued(eid, when, ws, cause=cause, task=task, expert=expert, reason=reason)
+        )
         return self
 
     def completed(self, task: str) -> Log:
@@ -169,14 +236,14 @@ class Log:
 
     def unroutable(self, task: str) -> Log:
         eid, when, ws, cause = self._next()
-        self.events.append(TaskUnroutable(eid, when, ws, cause=cause, task=task,
-                                          reason="no expert"))
+        self.events.append(
+            TaskUnroutable(eid, when, ws, cause=cause, task=task, reason="no expert")
+        )
         return self
 
     def rejected(self, reason: str) -> Log:
         eid, when, ws, cause = self._next()
-        self.events.append(EventRejected(eid, when, ws, cause=cause, event=cause,
-                                         reason=reason))
+        self.events.append(EventRejected(eid, when, ws, cause=cause, event=cause, reason=reason))
         return self
 
     # --- folding --------------------------------------------------------------
@@ -284,7 +351,10 @@ def test_requeues_are_counted_by_reason() -> None:
     tasks = log.report().tasks
     assert tasks.requeued == 2
     assert tasks.requeued_by_reason == {
-        "cancelled": 0, "declined": 1, "expert_removed": 0, "expired": 1
+        "cancelled": 0,
+        "declined": 1,
+        "expert_removed": 0,
+        "expired": 1,
     }
     assert tasks.assigned == 2
     assert tasks.by_kind["write"].assigned == 2
@@ -377,8 +447,7 @@ def test_dead_letters_are_global_and_kept_out_of_the_workspace_object() -> None:
     assert list(msgspec.json.decode(report_json(report))) == [WS]
     full = msgspec.json.decode(report_json(report, with_global=True))
     assert list(full) == ["", WS]
-    assert full[""] == {"dead_letters": {"total": 3, "by_source": {"ingest": 2,
-                                                                   "triage.tasks": 1}}}
+    assert full[""] == {"dead_letters": {"total": 3, "by_source": {"ingest": 2, "triage.tasks": 1}}}
     assert "Dead letters: 3 (ingest 2, triage.tasks 1)" in render_text(report)
 
 
@@ -470,8 +539,10 @@ def test_quality_by_expert_domain_language_kind_and_the_low_quality_list() -> No
     assert quality.by_kind["rate"].mean_score == 0.7
     assert quality.errors == {"factual": 2, "unsafe": 1}
     low = [(r.task, r.expert, r.score, r.passed, r.ref, r.kind) for r in quality.low_quality]
-    assert low == [("t1", "ana", 0.5, True, "s3://r/1", "write"),
-                   ("t2", "bo", 0.7, False, None, "rate")]
+    assert low == [
+        ("t1", "ana", 0.5, True, "s3://r/1", "write"),
+        ("t2", "bo", 0.7, False, None, "rate"),
+    ]
     assert quality.low_quality[1].errors == ("unsafe", "factual")
     assert quality.low_quality[1].at == at(7)
 
@@ -483,10 +554,18 @@ def test_times_in_the_report_are_utc() -> None:
     log = staffed(Log(), "ana")
     log.created(1, "t1").assigned("t1", "ana").submitted(2, "t1", "ana").completed("t1")
     paris = timezone(timedelta(hours=1))
-    log.events.append(TaskReviewed(
-        "late", at(3).astimezone(paris), WS, task="t1", expert="ana", reviewer="qa",
-        score=0.1, passed=False,
-    ))
+    log.events.append(
+        TaskReviewed(
+            "late",
+            at(3).astimezone(paris),
+            WS,
+            task="t1",
+            expert="ana",
+            reviewer="qa",
+            score=0.1,
+            passed=False,
+        )
+    )
     report = log.report()
     assert report.quality.low_quality[0].at == at(3)
     assert report.quality.low_quality[0].at.utcoffset() == timedelta(0)
@@ -513,8 +592,14 @@ def test_error_trend_is_by_iso_week_of_the_review() -> None:
 
 def test_staffing_by_status_profile_and_pool() -> None:
     log = Log()
-    log.profile(0, "ana", domains={"stem": 4, "law": 2}, languages={"pt-BR": "native",
-                "en": "C1"}, education="master", weekly_hours=10)
+    log.profile(
+        0,
+        "ana",
+        domains={"stem": 4, "law": 2},
+        languages={"pt-BR": "native", "en": "C1"},
+        education="master",
+        weekly_hours=10,
+    )
     log.profile(0, "bo", domains={"stem": 5}, languages={"en": "native"}, weekly_hours=30)
     log.profile(0, "chen", domains={"law": 3}, languages={"pt": "C2"}, weekly_hours=5)
     log.profile(0, "dara", weekly_hours=40)
@@ -526,15 +611,24 @@ def test_staffing_by_status_profile_and_pool() -> None:
     assert staffing.removed == 1
     assert (staffing.capacity_hours, staffing.available_hours) == (45.0, 10.0)
     assert staffing.by_education == {
-        "none": 0, "secondary": 0, "bachelor": 2, "master": 1, "doctorate": 0
+        "none": 0,
+        "secondary": 0,
+        "bachelor": 2,
+        "master": 1,
+        "doctorate": 0,
     }
     assert staffing.by_domain_language_education == {
         "law": {"en": {"master": 1}, "pt": {"bachelor": 1}, "pt-BR": {"master": 1}},
         "stem": {"en": {"bachelor": 1, "master": 1}, "pt-BR": {"master": 1}},
     }
     pools = {(p.domain, p.language): p for p in staffing.pools}
-    assert set(pools) == {("law", "en"), ("law", "pt"), ("law", "pt-BR"), ("stem", "en"),
-                          ("stem", "pt-BR")}
+    assert set(pools) == {
+        ("law", "en"),
+        ("law", "pt"),
+        ("law", "pt-BR"),
+        ("stem", "en"),
+        ("stem", "pt-BR"),
+    }
     law_pt = pools["law", "pt"]  # chen, and ana through pt-BR
     assert (law_pt.experts, law_pt.available) == (2, 1)
     assert (law_pt.capacity_hours, law_pt.available_hours) == (15.0, 10.0)
@@ -577,14 +671,18 @@ def test_utilization_gives_requeued_minutes_back() -> None:
     log.declined(4, "t2", "ana").requeued("t2", "ana", "declined").assigned("t2", "bo")
     log.submitted(5, "t1", "ana").completed("t1")  # a submission keeps its minutes
     log.removed(6, "bo").requeued("t3", "bo", "expert_removed").requeued(
-        "t2", "bo", "expert_removed")
+        "t2", "bo", "expert_removed"
+    )
     utilization = log.report().utilization
     ana = utilization.by_expert["ana"]
     assert (ana.assigned_hours, ana.utilization, ana.open) == (1.0, 0.1, 0)
     assert list(utilization.by_expert) == ["ana"]  # removed experts leave the account
     assert utilization.given_back_hours == 4.5
     assert utilization.given_back_by_reason == {
-        "cancelled": 0.0, "declined": 2.0, "expert_removed": 2.5, "expired": 0.0
+        "cancelled": 0.0,
+        "declined": 2.0,
+        "expert_removed": 2.5,
+        "expired": 0.0,
     }
     assert (utilization.capacity_hours, utilization.assigned_hours) == (10.0, 1.0)
     assert utilization.utilization == 0.1
@@ -636,9 +734,18 @@ def test_the_json_is_one_object_keyed_by_workspace_with_the_promised_keys() -> N
         folded.apply(event)
     body = msgspec.json.decode(report_json(folded.report()))
     assert list(body) == [WS, "globex"]
-    for path in ("tasks.created", "tasks.assigned", "tasks.completed", "tasks.cancelled",
-                 "tasks.queued", "handling.aht_seconds", "quality.mean_score",
-                 "quality.pass_rate", "staffing.experts", "staffing.available"):
+    for path in (
+        "tasks.created",
+        "tasks.assigned",
+        "tasks.completed",
+        "tasks.cancelled",
+        "tasks.queued",
+        "handling.aht_seconds",
+        "quality.mean_score",
+        "quality.pass_rate",
+        "staffing.experts",
+        "staffing.available",
+    ):
         for workspace in body.values():
             node = workspace
             for key in path.split("."):
@@ -667,10 +774,20 @@ def test_same_events_give_the_same_bytes() -> None:
 def test_the_text_report_names_the_headline_numbers() -> None:
     text = render_text(full_log().fold().report())
     assert text.startswith("== acme · 2026-11-02 09:07 UTC · 2026-W45 ")
-    for needle in ("3 created, 3 assignments, 1 completed", "unroutable now 1",
-                   "requeued 1 (1 declined)", "AHT 10m00s", "1 reviews, mean score 0.400",
-                   "3 experts: 3 available", "1 events rejected", "unknown task '…'",
-                   "By kind", "Pools by staffing gap", "Low quality", "2026-W45"):
+    for needle in (
+        "3 created, 3 assignments, 1 completed",
+        "unroutable now 1",
+        "requeued 1 (1 declined)",
+        "AHT 10m00s",
+        "1 reviews, mean score 0.400",
+        "3 experts: 3 available",
+        "1 events rejected",
+        "unknown task '…'",
+        "By kind",
+        "Pools by staffing gap",
+        "Low quality",
+        "2026-W45",
+    ):
         assert needle in text, needle
 
 
@@ -708,10 +825,24 @@ def test_the_fold_agrees_with_the_engine_on_random_journals(data: st.DataObject)
             for task_id, task in (state.tasks.items() if state else ())
             for expert in (task.submitters or ())
         )
-        action = data.draw(st.sampled_from(
-            ["profile", "status", "status", "removed", "created", "created", "cancelled",
-             "declined", "submitted", "submitted", "reviewed", "tick"]
-        ))
+        action = data.draw(
+            st.sampled_from(
+                [
+                    "profile",
+                    "status",
+                    "status",
+                    "removed",
+                    "created",
+                    "created",
+                    "cancelled",
+                    "declined",
+                    "submitted",
+                    "submitted",
+                    "reviewed",
+                    "tick",
+                ]
+            )
+        )
         expert = data.draw(st.sampled_from(EXPERTS))
         task = data.draw(st.sampled_from(TASKS))
         if action in ("declined", "submitted") and holders and data.draw(st.booleans()):
@@ -722,20 +853,33 @@ def test_the_fold_agrees_with_the_engine_on_random_journals(data: st.DataObject)
         event: InputEvent
         if action == "profile":
             event = ExpertProfile(
-                eid, clock, "w", expert=expert,
+                eid,
+                clock,
+                "w",
+                expert=expert,
                 domains={data.draw(st.sampled_from(["stem", "law"])): 3},
                 languages={data.draw(st.sampled_from(["en", "pt-BR"])): "native"},
-                education="master", weekly_hours=data.draw(st.sampled_from([1.0, 2.5, 20.0])),
+                education="master",
+                weekly_hours=data.draw(st.sampled_from([1.0, 2.5, 20.0])),
                 concurrency=data.draw(st.integers(1, 2)),
             )
         elif action == "status":
-            event = ExpertStatus(eid, clock, "w", expert=expert,
-                                 status=data.draw(st.sampled_from(["available", "away"])))
+            event = ExpertStatus(
+                eid,
+                clock,
+                "w",
+                expert=expert,
+                status=data.draw(st.sampled_from(["available", "away"])),
+            )
         elif action == "removed":
             event = ExpertRemoved(eid, clock, "w", expert=expert)
         elif action == "created":
             event = TaskCreated(
-                eid, clock, "w", task=task, kind="write",
+                eid,
+                clock,
+                "w",
+                task=task,
+                kind="write",
                 domain=data.draw(st.sampled_from(["stem", "law"])),
                 language=data.draw(st.sampled_from(["en", "pt", "pt-BR"])),
                 minutes=data.draw(st.sampled_from([20, 45, 90])),
@@ -746,12 +890,21 @@ def test_the_fold_agrees_with_the_engine_on_random_journals(data: st.DataObject)
         elif action == "declined":
             event = TaskDeclined(eid, clock, "w", task=task, expert=expert)
         elif action == "submitted":
-            event = TaskSubmitted(eid, clock, "w", task=task, expert=expert,
-                                  seconds=data.draw(st.integers(0, 3000)))
+            event = TaskSubmitted(
+                eid, clock, "w", task=task, expert=expert, seconds=data.draw(st.integers(0, 3000))
+            )
         elif action == "reviewed":
             score = data.draw(st.sampled_from([0.2, 0.65, 1.0]))
-            event = TaskReviewed(eid, clock, "w", task=task, expert=expert, reviewer="qa",
-                                 score=score, passed=score > 0.5)
+            event = TaskReviewed(
+                eid,
+                clock,
+                "w",
+                task=task,
+                expert=expert,
+                reviewer="qa",
+                score=score,
+                passed=score > 0.5,
+            )
         else:
             event = ClockTick(eid, clock, "w")
         for item in journal([event], engine):
@@ -793,20 +946,35 @@ def test_a_month_of_work_renders_in_a_page_or_two() -> None:
     engine = Engine()
     inputs: list[InputEvent] = []
     for n in range(285):
-        inputs.append(ExpertProfile(
-            f"p{n}", T0, "big", expert=f"expert-{n:03d}",
-            domains={domains[n % 4]: 4, domains[(n + 1) % 4]: 2},
-            languages={languages[n % 10]: "native", "en": "C1"}, education="master",
-            weekly_hours=float(10 + n % 30),
-        ))
-        inputs.append(ExpertStatus(f"s{n}", T0, "big", expert=f"expert-{n:03d}",
-                                   status="available"))
+        inputs.append(
+            ExpertProfile(
+                f"p{n}",
+                T0,
+                "big",
+                expert=f"expert-{n:03d}",
+                domains={domains[n % 4]: 4, domains[(n + 1) % 4]: 2},
+                languages={languages[n % 10]: "native", "en": "C1"},
+                education="master",
+                weekly_hours=float(10 + n % 30),
+            )
+        )
+        inputs.append(
+            ExpertStatus(f"s{n}", T0, "big", expert=f"expert-{n:03d}", status="available")
+        )
     for n in range(3000):
         when = T0 + timedelta(minutes=10 * n)
-        inputs.append(TaskCreated(
-            f"c{n}", when, "big", task=f"task-{n}", kind=["write", "rate", "audit"][n % 3],
-            domain=domains[n % 4], language=languages[n % 11 % 10], minutes=30 + n % 60,
-        ))
+        inputs.append(
+            TaskCreated(
+                f"c{n}",
+                when,
+                "big",
+                task=f"task-{n}",
+                kind=["write", "rate", "audit"][n % 3],
+                domain=domains[n % 4],
+                language=languages[n % 11 % 10],
+                minutes=30 + n % 60,
+            )
+        )
     folded = Projections()
     for event in journal(inputs, engine):
         folded.apply(event)

@@ -41,9 +41,21 @@ START = datetime(2026, 11, 1, 20, 0, tzinfo=UTC)  # a Sunday evening: the ISO we
 POLICY = Policy(lease_min_minutes=20, lease_factor=2.0, lease_max_minutes=240)
 
 ACTIONS = [
-    "profile", "status", "status", "status", "removed",
-    "created", "created", "created", "cancelled",
-    "declined", "submitted", "submitted", "submitted", "reviewed", "tick",
+    "profile",
+    "status",
+    "status",
+    "status",
+    "removed",
+    "created",
+    "created",
+    "created",
+    "cancelled",
+    "declined",
+    "submitted",
+    "submitted",
+    "submitted",
+    "reviewed",
+    "tick",
 ]
 
 
@@ -55,7 +67,9 @@ def draw_event(data: st.DataObject, n: int, at: datetime, ws: str, referee: Refe
     action = pick(ACTIONS)
     if action == "profile":
         return ExpertProfile(
-            eid, at, ws,
+            eid,
+            at,
+            ws,
             expert=pick(EXPERTS),
             domains=data.draw(
                 st.dictionaries(st.sampled_from(DOMAINS), st.integers(1, 5), min_size=1)
@@ -69,14 +83,20 @@ def draw_event(data: st.DataObject, n: int, at: datetime, ws: str, referee: Refe
         )
     if action == "status":
         return ExpertStatus(
-            eid, at, ws, expert=pick(EXPERTS), status=pick(["available", "available", "away", "offline"])
+            eid,
+            at,
+            ws,
+            expert=pick(EXPERTS),
+            status=pick(["available", "available", "away", "offline"]),
         )
     if action == "removed":
         return ExpertRemoved(eid, at, ws, expert=pick(EXPERTS))
     if action == "created":
         earlier = sorted(referee.work)
         return TaskCreated(
-            eid, at, ws,
+            eid,
+            at,
+            ws,
             task=pick(TASKS),
             kind=pick(["write", "rate", "audit"]),
             domain=pick(DOMAINS),
@@ -100,7 +120,9 @@ def draw_event(data: st.DataObject, n: int, at: datetime, ws: str, referee: Refe
             task, expert = pick(TASKS), pick(EXPERTS)
         if action == "declined":
             return TaskDeclined(eid, at, ws, task=task, expert=expert)
-        return TaskSubmitted(eid, at, ws, task=task, expert=expert, seconds=data.draw(st.integers(0, 5000)))
+        return TaskSubmitted(
+            eid, at, ws, task=task, expert=expert, seconds=data.draw(st.integers(0, 5000))
+        )
     if action == "reviewed":
         done = sorted((t, e) for t, w in referee.work.items() for e in w.submitters)
         if done and data.draw(st.booleans()):
@@ -109,8 +131,14 @@ def draw_event(data: st.DataObject, n: int, at: datetime, ws: str, referee: Refe
             task, expert = pick(TASKS), pick(EXPERTS)
         score = data.draw(st.floats(0, 1))
         return TaskReviewed(
-            eid, at, ws, task=task, expert=expert, reviewer=pick([*EXPERTS, "qa-lead"]),
-            score=score, passed=score >= 0.7,
+            eid,
+            at,
+            ws,
+            task=task,
+            expert=expert,
+            reviewer=pick([*EXPERTS, "qa-lead"]),
+            score=score,
+            passed=score >= 0.7,
         )
     return ClockTick(eid, at, ws)
 
@@ -158,22 +186,36 @@ def test_busy_workspace_keeps_rules(data: st.DataObject) -> None:
 
     for expert in EXPERTS:
         n += 1
-        feed(ExpertProfile(
-            f"p{n}", at, "w", expert=expert,
-            domains={"stem": data.draw(st.integers(1, 5)), "law": data.draw(st.integers(1, 5))},
-            languages={data.draw(st.sampled_from(LANGUAGES)): "native", "en": "C1"},
-            education=data.draw(st.sampled_from(EDU[1:])),
-            weekly_hours=data.draw(st.sampled_from([1.0, 3.0, 20.0])),
-            concurrency=data.draw(st.integers(1, 3)),
-        ))
+        feed(
+            ExpertProfile(
+                f"p{n}",
+                at,
+                "w",
+                expert=expert,
+                domains={"stem": data.draw(st.integers(1, 5)), "law": data.draw(st.integers(1, 5))},
+                languages={data.draw(st.sampled_from(LANGUAGES)): "native", "en": "C1"},
+                education=data.draw(st.sampled_from(EDU[1:])),
+                weekly_hours=data.draw(st.sampled_from([1.0, 3.0, 20.0])),
+                concurrency=data.draw(st.integers(1, 3)),
+            )
+        )
     for task in TASKS:
         n += 1
-        feed(TaskCreated(
-            f"c{n}", at, "w", task=task, kind="rate", domain=data.draw(st.sampled_from(DOMAINS)),
-            language=data.draw(st.sampled_from(LANGUAGES)), minutes=data.draw(st.sampled_from([10, 40])),
-            skill=data.draw(st.integers(1, 3)), judgements=data.draw(st.integers(1, 3)),
-            priority=data.draw(st.sampled_from([0, 5, 90])),
-        ))
+        feed(
+            TaskCreated(
+                f"c{n}",
+                at,
+                "w",
+                task=task,
+                kind="rate",
+                domain=data.draw(st.sampled_from(DOMAINS)),
+                language=data.draw(st.sampled_from(LANGUAGES)),
+                minutes=data.draw(st.sampled_from([10, 40])),
+                skill=data.draw(st.integers(1, 3)),
+                judgements=data.draw(st.integers(1, 3)),
+                priority=data.draw(st.sampled_from([0, 5, 90])),
+            )
+        )
     for expert in EXPERTS:
         n += 1
         at += timedelta(minutes=1)

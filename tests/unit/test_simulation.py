@@ -36,8 +36,13 @@ from triage._simulation import Scenario, SimulationSummary, simulate
 
 # Small, and busier than the case study's first days, so that three days show everything.
 SMALL = Scenario(
-    experts=30, days=3, ramp=(1.0,), peak_hours_per_expert=60.0, decline_rate=0.08,
-    abandon_rate=0.03, gap_tasks=1,
+    experts=30,
+    days=3,
+    ramp=(1.0,),
+    peak_hours_per_expert=60.0,
+    decline_rate=0.08,
+    abandon_rate=0.03,
+    gap_tasks=1,
 )
 
 
@@ -187,8 +192,11 @@ def test_the_referee_accepts_the_engine_on_a_simulated_stream() -> None:
 
 def test_progress_counts_simulated_minutes_up_to_the_total() -> None:
     calls: list[tuple[int, int]] = []
-    simulate(msgspec.structs.replace(SMALL, experts=5, days=1), Engine().apply,
-             lambda done, total: calls.append((done, total)))
+    simulate(
+        msgspec.structs.replace(SMALL, experts=5, days=1),
+        Engine().apply,
+        lambda done, total: calls.append((done, total)),
+    )
     total = 24 * 60
     assert calls[-1] == (total, total)
     assert all(t == total for _, t in calls)

@@ -5,9 +5,9 @@ The broker jars come from Maven Central via ``mvn``; only Java 17+ and Maven
 are needed, no Docker and no Kafka tarball.  Stdlib only, so a pytest fixture
 can import this file before any project dependency is installed::
 
-    from tools.kafka.broker import start
-    with start() as broker:          # fetches on first use, then cached
-        produce_to(broker.bootstrap)  # "127.0.0.1:PORT"
+    from tools.kafka.broker import start   # repo root on sys.path (pytest does that)
+    with start() as broker:                # fetches on first use, then cached
+        produce_to(broker.bootstrap)       # "127.0.0.1:PORT"
 
 CLI: ``python tools/kafka/broker.py fetch|start --help``.
 """
@@ -29,7 +29,7 @@ import time
 import weakref
 from pathlib import Path
 
-__all__ = ["VERSIONS", "DEFAULT_VERSION", "Broker", "BrokerError", "cache_dir", "fetch", "start"]
+__all__ = ["DEFAULT_VERSION", "VERSIONS", "Broker", "BrokerError", "cache_dir", "fetch", "start"]
 
 _LOG4J2 = "org.apache.logging.log4j:{}:2.25.3"
 # Pinned broker versions -> extra Maven artifacts the broker needs to log.
@@ -61,13 +61,8 @@ def cache_dir(version: str) -> Path:
 
 
 def _pom(version: str) -> str:
-    deps = [f"org.apache.kafka:kafka_2.13:{version}", *VERSIONS[version]]
-    xml = "".join(
-        "<dependency><groupId>{}</groupId><artifactId>{}</artifactId><version>{}</version></dependency>\n".format(
-            *d.split(":")
-        )
-        for d in deps
-    )
+    dep = "<dependency><groupId>{}</groupId><artifactId>{}</artifactId><version>{}</version></dependency>\n"
+    xml = "".join(dep.format(*d.split(":")) for d in [f"org.apache.kafka:kafka_2.13:{version}", *VERSIONS[version]])
     return (
         '<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>\n'
         f"<groupId>triage.local</groupId><artifactId>kafka-broker</artifactId><version>{version}</version>\n"
@@ -147,13 +142,12 @@ def _metadata_lists_broker(port: int, timeout: float = 2.0) -> bool:
     except OSError:
         return False
     # size, correlation id, throttle_time_ms, brokers[node_id, host, port, rack]...
-    correlation, _throttle, n_brokers = struct.unpack(">iii", buf[4:16])
-    if correlation != 1 or n_brokers < 1:
+    try:
+        correlation, _throttle, n_brokers, _node_id, host_len = struct.unpack(">iiiih", buf[4:22])
+        (broker_port,) = struct.unpack(">i", buf[22 + host_len:26 + host_len])
+    except struct.error:
         return False
-    off = 16 + 4  # node_id
-    (host_len,) = struct.unpack(">h", buf[off:off + 2])
-    (broker_port,) = struct.unpack(">i", buf[off + 2 + host_len:off + 6 + host_len])
-    return broker_port == port
+    return correlation == 1 and n_brokers >= 1 and broker_port == port
 
 
 # Everything goes to stdout, which start() sends to kafka.log.  The config
@@ -268,7 +262,7 @@ class Broker:
         return subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                                 start_new_session=True)
 
-    def start(self, timeout: float = 90.0) -> "Broker":
+    def start(self, timeout: float = 90.0) -> Broker:
         """Format storage on first use, launch the broker, wait until it serves clients."""
         if self.running:
             return self
@@ -315,7 +309,7 @@ class Broker:
         if self.proc is not None:
             self.proc.wait()
 
-    def restart(self, timeout: float = 90.0) -> "Broker":
+    def restart(self, timeout: float = 90.0) -> Broker:
         """Stop if running, then start again on the same ports and data dir."""
         self.stop()
         return self.start(timeout)
@@ -334,7 +328,7 @@ class Broker:
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
 
-    def __enter__(self) -> "Broker":
+    def __enter__(self) -> Broker:
         return self if self.running else self.start()
 
     def __exit__(self, *exc) -> None:
@@ -346,7 +340,7 @@ class Broker:
 
 # The JVM runs in its own session, so nothing else would stop it when Python
 # exits without calling stop(); this keeps brokers from outliving the tests.
-_live: "weakref.WeakSet[Broker]" = weakref.WeakSet()
+_live: weakref.WeakSet[Broker] = weakref.WeakSet()
 atexit.register(lambda: [b.close() for b in list(_live)])
 
 
@@ -354,10 +348,6 @@ def start(version: str = DEFAULT_VERSION, port: int = 0, data_dir: str | os.Path
           log_dir: str | os.PathLike | None = None, timeout: float = 90.0) -> Broker:
     """Fetch if needed and start a broker; returns it running (usable as a context manager)."""
     return Broker(version, port, data_dir, log_dir).start(timeout)
-
-
-def _interrupt(*_) -> None:
-    raise KeyboardInterrupt
 
 
 def _main(argv: list[str] | None = None) -> int:
@@ -378,7 +368,7 @@ def _main(argv: list[str] | None = None) -> int:
         d = args.dir
         broker = Broker(args.version, args.port, d and d / "data", d and d / "logs")
         # SIGTERM takes the same orderly path as Ctrl-C.
-        signal.signal(signal.SIGTERM, _interrupt)
+        signal.signal(signal.SIGTERM, signal.default_int_handler)
         with broker:
             print(f"Kafka {args.version} ready: bootstrap {broker.bootstrap} (log: {broker.log_file})", flush=True)
             while broker.running:
