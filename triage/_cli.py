@@ -8,7 +8,9 @@ a non-zero exit, never a traceback.
 from __future__ import annotations
 
 import json
+import signal
 import sys
+import threading
 import tomllib
 from collections.abc import Callable
 from pathlib import Path
@@ -131,11 +133,13 @@ def ingest(source: BinaryIO, log_path: Path) -> None:
 def run(until_idle: bool, tick: float | None, policy_path: Path | None, log_path: Path) -> None:
     """Route everything pending in the log; without --until-idle, keep following it."""
     policy = load_policy(policy_path)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with Journal(log_path) as journal:
         runtime = EmbeddedRuntime(journal, policy)
         recovered = runtime.recover()
         try:
-            done = runtime.run(until_idle=until_idle, tick=tick)
+            done = runtime.run(until_idle=until_idle, tick=tick, stop=stop)
         except KeyboardInterrupt:
             done = 0
         counts = journal.counts()

@@ -55,6 +55,7 @@ class EmbeddedRuntime:
         self.batch = batch
         self.on_outputs = on_outputs
         self.position = 0
+        self.recovered = False
 
     def recover(self) -> int:
         """Rebuild the engine from the processed inputs; returns how many were folded."""
@@ -73,10 +74,13 @@ class EmbeddedRuntime:
                 folded += 1
         self.engine.policy = self.policy
         self.journal.set_policy(encode_policy(self.policy))
+        self.recovered = True
         return folded
 
     def step(self) -> int:
         """Process one batch of pending inputs; returns how many."""
+        if not self.recovered:
+            self.recover()
         rows = self.journal.inputs(self.position, limit=self.batch)
         if not rows:
             return 0

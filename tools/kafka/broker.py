@@ -31,38 +31,45 @@ from pathlib import Path
 
 __all__ = ["DEFAULT_VERSION", "VERSIONS", "Broker", "BrokerError", "cache_dir", "fetch", "start"]
 
-_LOG4J2 = "org.apache.logging.log4j:{}:2.25.3"
+_LOG4J2_JAR = "org.apache.logging.log4j:{}:2.25.3"
 # Pinned broker versions -> extra Maven artifacts the broker needs to log.
 # kafka_2.13 declares slf4j-api but no binding; without one the broker logs
 # nothing at all, which makes start-up failures impossible to diagnose.
 VERSIONS: dict[str, list[str]] = {
     # 3.x logs through log4j 1 (reload4j); 1.2.25 is what the 3.9 tarball ships.
     "3.9.2": ["org.slf4j:slf4j-reload4j:1.7.36", "ch.qos.reload4j:reload4j:1.2.25"],
-    "4.4.0": [_LOG4J2.format("log4j-core"), _LOG4J2.format("log4j-slf4j-impl")],  # 4.x: log4j 2
+    "4.4.0": [_LOG4J2_JAR.format("log4j-core"), _LOG4J2_JAR.format("log4j-slf4j-impl")],  # log4j 2
 }
-# 3.9 is the default: aiokafka and faust-streaming work against both versions
-# (see smoke_test.py), but 3.9 is the line most production clusters still run
-# and it accepts the old protocol versions that 4.x removed (KIP-896), so a
-# client that silently relies on one fails here the same way it would in
-# production rather than only on newer clusters.  Test 4.x explicitly.
+# 3.9 is the default: aiokafka >= 0.13 and faust-streaming >= 0.12.1 pass
+# smoke_test.py on both, but 4.x dropped old protocol versions (KIP-896) and
+# faust with aiokafka < 0.13 still sends one (CreateTopics v1), so 4.x fails
+# where 3.9 and most production clusters work.  It also starts a bit faster.
 DEFAULT_VERSION = "3.9.2"
 _MAVEN_DEPENDENCY_PLUGIN = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1"
 _MARKER = ".complete"
+_PathArg = str | os.PathLike | None
 
 
 class BrokerError(RuntimeError):
     """Fetching, starting or stopping the broker failed."""
 
 
+def _check(version: str) -> str:
+    if version not in VERSIONS:
+        raise BrokerError(f"unsupported Kafka version {version!r}; known: {', '.join(VERSIONS)}")
+    return version
+
+
 def cache_dir(version: str) -> Path:
-    """Where ``fetch`` puts a version: ``$TRIAGE_KAFKA_CACHE/<version>`` (default ~/.cache/triage/kafka)."""
+    """Where ``fetch`` puts a version: $TRIAGE_KAFKA_CACHE/<version>, ~/.cache/triage/kafka/..."""
     root = os.environ.get("TRIAGE_KAFKA_CACHE") or Path.home() / ".cache" / "triage" / "kafka"
     return Path(root) / version
 
 
 def _pom(version: str) -> str:
-    dep = "<dependency><groupId>{}</groupId><artifactId>{}</artifactId><version>{}</version></dependency>\n"
-    xml = "".join(dep.format(*d.split(":")) for d in [f"org.apache.kafka:kafka_2.13:{version}", *VERSIONS[version]])
+    dep = "<dependency><groupId>{}</groupId><artifactId>{}</artifactId><version>{}</version></dependency>"
+    deps = [f"org.apache.kafka:kafka_2.13:{version}", *VERSIONS[version]]
+    xml = "".join(dep.format(*d.split(":")) + "\n" for d in deps)
     return (
         '<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>\n'
         f"<groupId>triage.local</groupId><artifactId>kafka-broker</artifactId><version>{version}</version>\n"
@@ -72,8 +79,7 @@ def _pom(version: str) -> str:
 
 def fetch(version: str = DEFAULT_VERSION) -> Path:
     """Download the broker jars for ``version``; return the ``libs`` dir.  Idempotent."""
-    if version not in VERSIONS:
-        raise BrokerError(f"unsupported Kafka version {version!r}; known: {', '.join(VERSIONS)}")
+    _check(version)
     home = cache_dir(version)
     libs = home / "libs"
     if (libs / _MARKER).exists():
@@ -96,18 +102,25 @@ def _download(version: str, home: Path, libs: Path) -> None:
     tmp = home / "libs.partial"
     shutil.rmtree(tmp, ignore_errors=True)
     shutil.rmtree(libs, ignore_errors=True)
-    cmd = [mvn, "-q", "-B", "-f", str(home / "pom.xml"), f"{_MAVEN_DEPENDENCY_PLUGIN}:copy-dependencies",
-           f"-DoutputDirectory={tmp}", "-DincludeScope=runtime"]
-    res = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    cmd = [mvn, "-q", "-B", "-f", str(home / "pom.xml"),
+           f"{_MAVEN_DEPENDENCY_PLUGIN}:copy-dependencies", f"-DoutputDirectory={tmp}",
+           "-DincludeScope=runtime"]
+    res = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
     if res.returncode != 0 or not any(tmp.glob("kafka_2.13-*.jar")):
-        raise BrokerError(f"fetching Kafka {version} failed ({' '.join(cmd)}):\n{res.stdout[-4000:]}")
+        out = res.stdout[-4000:]
+        raise BrokerError(f"fetching Kafka {version} failed ({' '.join(cmd)}):\n{out}")
     tmp.rename(libs)
     (libs / _MARKER).write_text(version + "\n")  # written last: marks the download complete
 
 
-def _free_port() -> int:
+def _bind(port: int = 0) -> int:
+    """The port if 127.0.0.1:port (0: any free one) can be listened on now, else 0."""
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the JVM: TIME_WAIT is no conflict
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return 0
         return s.getsockname()[1]
 
 
@@ -120,13 +133,12 @@ def _cluster_id() -> str:
             return cid
 
 
-def _metadata_lists_broker(port: int, timeout: float = 2.0) -> bool:
-    """True once the broker answers a Metadata request listing itself.
+def _serves_clients(port: int, cluster_id: str, timeout: float = 2.0) -> bool:
+    """True once our broker (by cluster id) answers a Metadata request listing itself.
 
-    The port accepts TCP connections before request processing is enabled, and
-    a KRaft broker leaves itself out of Metadata responses until the controller
-    has unfenced it, so this is the moment clients can really use it.  Metadata
-    v4 is the oldest version 4.x still serves and is still served by 3.x.
+    The port takes connections before requests are processed, and a KRaft broker
+    is left out of Metadata until the controller unfences it: only then can
+    clients use it.  v4 is the oldest Metadata version 4.x serves; 3.x does too.
     """
     client = b"triage-probe"
     req = struct.pack(">hhih", 3, 4, 1, len(client)) + client + struct.pack(">ib", 0, 0)
@@ -141,41 +153,37 @@ def _metadata_lists_broker(port: int, timeout: float = 2.0) -> bool:
                 buf += chunk
     except OSError:
         return False
-    # size, correlation id, throttle_time_ms, brokers[node_id, host, port, rack]...
+    # size, correlation id, throttle_time_ms, brokers[node_id, host, port, rack], cluster_id, ...
+    def string(off: int) -> tuple[str, int]:
+        (n,) = struct.unpack(">h", buf[off:off + 2])
+        return (buf[off + 2:off + 2 + n].decode() if n >= 0 else ""), off + 2 + max(n, 0)
     try:
-        correlation, _throttle, n_brokers, _node_id, host_len = struct.unpack(">iiiih", buf[4:22])
-        (broker_port,) = struct.unpack(">i", buf[22 + host_len:26 + host_len])
-    except struct.error:
+        correlation, _throttle, n_brokers = struct.unpack(">iii", buf[4:16])
+        off, ports = 16, []
+        for _ in range(n_brokers):
+            _host, off = string(off + 4)
+            ports.append(struct.unpack(">i", buf[off:off + 4])[0])
+            _rack, off = string(off + 4)
+        got_id, _ = string(off)
+    except (struct.error, UnicodeDecodeError):
         return False
-    return correlation == 1 and n_brokers >= 1 and broker_port == port
+    return correlation == 1 and port in ports and got_id == cluster_id
 
 
-# Everything goes to stdout, which start() sends to kafka.log.  The config
-# dumps (~400 lines per client/server config object) are what would flood it.
-_LOG4J1 = """\
-log4j.rootLogger=INFO, out
-log4j.appender.out=org.apache.log4j.ConsoleAppender
-log4j.appender.out.layout=org.apache.log4j.PatternLayout
-log4j.appender.out.layout.ConversionPattern=[%d] %p %m (%c)%n
-log4j.logger.kafka.request.logger=WARN
-log4j.logger.state.change.logger=WARN
-log4j.logger.org.apache.kafka.common.config.AbstractConfig=WARN
-log4j.logger.kafka.server.KafkaConfig=WARN
-"""
-_LOG4J2_CONF = """\
-rootLogger.level = INFO
-rootLogger.appenderRef.out.ref = OUT
-appender.out.type = Console
-appender.out.name = OUT
-appender.out.layout.type = PatternLayout
-appender.out.layout.pattern = [%d] %p %m (%c)%n
-logger.request.name = kafka.request.logger
-logger.request.level = WARN
-logger.state.name = state.change.logger
-logger.state.level = WARN
-logger.config.name = org.apache.kafka.common.config.AbstractConfig
-logger.config.level = WARN
-"""
+# Both log4j flavours go to stdout, which start() sends to kafka.log.  The
+# config dumps (~400 lines per config object) are what would flood it.
+_QUIET = ["kafka.request.logger", "state.change.logger", "kafka.server.KafkaConfig",
+          "org.apache.kafka.common.config.AbstractConfig"]
+_LOG4J1 = "".join([  # Kafka 3.x (reload4j)
+    "log4j.rootLogger=INFO, out\nlog4j.appender.out=org.apache.log4j.ConsoleAppender\n",
+    "log4j.appender.out.layout=org.apache.log4j.PatternLayout\n",
+    "log4j.appender.out.layout.ConversionPattern=[%d] %p %m (%c)%n\n",
+    *(f"log4j.logger.{name}=WARN\n" for name in _QUIET)])
+_LOG4J2 = "".join([  # Kafka 4.x (log4j 2)
+    "rootLogger.level=INFO\nrootLogger.appenderRef.out.ref=OUT\n",
+    "appender.out.type=Console\nappender.out.name=OUT\nappender.out.layout.type=PatternLayout\n",
+    "appender.out.layout.pattern=[%d] %p %m (%c)%n\n",
+    *(f"logger.q{i}.name={name}\nlogger.q{i}.level=WARN\n" for i, name in enumerate(_QUIET))])
 
 
 class Broker:
@@ -188,12 +196,10 @@ class Broker:
     """
 
     def __init__(self, version: str = DEFAULT_VERSION, port: int = 0,
-                 data_dir: str | os.PathLike | None = None, log_dir: str | os.PathLike | None = None):
-        if version not in VERSIONS:
-            raise BrokerError(f"unsupported Kafka version {version!r}; known: {', '.join(VERSIONS)}")
-        self.version = version
-        self.port = port or _free_port()
-        self.controller_port = _free_port()
+                 data_dir: _PathArg = None, log_dir: _PathArg = None):
+        self.version = _check(version)
+        self.port = port or _bind()
+        self.controller_port = _bind()
         self._tmp = None if data_dir and log_dir else Path(tempfile.mkdtemp(prefix="triage-kafka-"))
         self.data_dir = Path(data_dir) if data_dir else self._tmp / "data"
         self.log_dir = Path(log_dir) if log_dir else self._tmp / "logs"
@@ -225,7 +231,7 @@ class Broker:
             # count it relies on; auto-creation would silently give it 1.
             "auto.create.topics.enable": "false",
             "offsets.topic.replication.factor": "1",
-            "offsets.topic.num.partitions": "4",  # fewer coordinator partitions, faster first group join
+            "offsets.topic.num.partitions": "4",  # not 50: the first group join is faster
             "transaction.state.log.replication.factor": "1",
             "transaction.state.log.min.isr": "1",
             "transaction.state.log.num.partitions": "4",
@@ -235,18 +241,18 @@ class Broker:
             "broker.heartbeat.interval.ms": "500",
             "broker.session.timeout.ms": "3000",
             "log.segment.bytes": str(16 * 1024 * 1024),
-            "log.retention.check.interval.ms": "60000",
         }
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         (self.log_dir / "log4j.properties").write_text(_LOG4J1)
-        (self.log_dir / "log4j2.properties").write_text(_LOG4J2_CONF)
+        (self.log_dir / "log4j2.properties").write_text(_LOG4J2)
         path = self.log_dir / "server.properties"
         path.write_text("".join(f"{k}={v}\n" for k, v in props.items()))
         return path
 
     def _java(self, main: list[str], out) -> subprocess.Popen:
-        java = Path(os.environ["JAVA_HOME"], "bin", "java") if os.environ.get("JAVA_HOME") else shutil.which("java")
+        home = os.environ.get("JAVA_HOME")
+        java = Path(home, "bin", "java") if home else shutil.which("java")
         if not java:
             raise BrokerError("Java ('java' or $JAVA_HOME) not found; Kafka needs Java 17+")
         libs = fetch(self.version)
@@ -266,17 +272,23 @@ class Broker:
         """Format storage on first use, launch the broker, wait until it serves clients."""
         if self.running:
             return self
+        for port in (self.port, self.controller_port):
+            if not _bind(port):
+                raise BrokerError(f"port {port} on 127.0.0.1 is already in use")
         config = self._write_config()
+        meta = self.data_dir / "meta.properties"
         with open(self.log_file, "ab") as out:
-            if not (self.data_dir / "meta.properties").exists():
-                fmt = self._java(["kafka.tools.StorageTool", "format", "-t", _cluster_id(), "-c", str(config),
-                                  "--ignore-formatted"], out)
+            if not meta.exists():
+                fmt = self._java(["kafka.tools.StorageTool", "format", "-t", _cluster_id(),
+                                  "-c", str(config), "--ignore-formatted"], out)
                 if fmt.wait(timeout) != 0:
                     raise BrokerError(f"formatting {self.data_dir} failed:\n{self.log_tail()}")
             self.proc = self._java(["kafka.Kafka", str(config)], out)
         _live.add(self)
+        cluster_id = next(ln.split("=", 1)[1].strip() for ln in meta.read_text().splitlines()
+                          if ln.startswith("cluster.id="))
         deadline = time.monotonic() + timeout
-        while not _metadata_lists_broker(self.port):
+        while not _serves_clients(self.port, cluster_id):
             if self.proc.poll() is not None:
                 raise BrokerError(f"Kafka {self.version} exited with {self.proc.returncode} "
                                   f"while starting:\n{self.log_tail()}")
@@ -335,7 +347,8 @@ class Broker:
         self.close()
 
     def __repr__(self) -> str:
-        return f"<Broker kafka-{self.version} {self.bootstrap} {'running' if self.running else 'stopped'}>"
+        state = "running" if self.running else "stopped"
+        return f"<Broker kafka-{self.version} {self.bootstrap} {state}>"
 
 
 # The JVM runs in its own session, so nothing else would stop it when Python
@@ -344,8 +357,8 @@ _live: weakref.WeakSet[Broker] = weakref.WeakSet()
 atexit.register(lambda: [b.close() for b in list(_live)])
 
 
-def start(version: str = DEFAULT_VERSION, port: int = 0, data_dir: str | os.PathLike | None = None,
-          log_dir: str | os.PathLike | None = None, timeout: float = 90.0) -> Broker:
+def start(version: str = DEFAULT_VERSION, port: int = 0, data_dir: _PathArg = None,
+          log_dir: _PathArg = None, timeout: float = 90.0) -> Broker:
     """Fetch if needed and start a broker; returns it running (usable as a context manager)."""
     return Broker(version, port, data_dir, log_dir).start(timeout)
 
@@ -357,23 +370,26 @@ def _main(argv: list[str] | None = None) -> int:
     s = sub.add_parser("start", help="run a broker in the foreground until Ctrl-C / SIGTERM")
     for p in (f, s):
         p.add_argument("--version", default=DEFAULT_VERSION, choices=list(VERSIONS))
-    s.add_argument("--port", type=int, default=9092, help="client port (default 9092; 0 = any free port)")
-    s.add_argument("--dir", type=Path, help="keep data and logs here (default: a temp dir, removed on exit)")
+    s.add_argument("--port", type=int, default=9092, help="client port (default 9092; 0: any free)")
+    s.add_argument("--dir", type=Path, help="keep data and logs here (default: a temp dir)")
     args = ap.parse_args(argv)
     try:
         if args.cmd == "fetch":
             t = time.monotonic()
-            print(f"Kafka {args.version} jars in {fetch(args.version)} ({time.monotonic() - t:.1f}s)")
+            libs = fetch(args.version)
+            print(f"Kafka {args.version} jars in {libs} ({time.monotonic() - t:.1f}s)")
             return 0
         d = args.dir
         broker = Broker(args.version, args.port, d and d / "data", d and d / "logs")
         # SIGTERM takes the same orderly path as Ctrl-C.
         signal.signal(signal.SIGTERM, signal.default_int_handler)
         with broker:
-            print(f"Kafka {args.version} ready: bootstrap {broker.bootstrap} (log: {broker.log_file})", flush=True)
+            print(f"Kafka {args.version} ready: bootstrap {broker.bootstrap}"
+                  f" (log: {broker.log_file})", flush=True)
             while broker.running:
                 time.sleep(0.5)
-            print(f"broker exited with {broker.proc.returncode}:\n{broker.log_tail()}", file=sys.stderr)
+            code = broker.proc.returncode if broker.proc else None
+            print(f"broker exited with {code}:\n{broker.log_tail()}", file=sys.stderr)
             return 1
     except KeyboardInterrupt:
         print("stopped", file=sys.stderr)
