@@ -26,7 +26,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import weakref
 from pathlib import Path
 
 __all__ = ["DEFAULT_VERSION", "VERSIONS", "Broker", "BrokerError", "cache_dir", "fetch", "start"]
@@ -67,14 +66,12 @@ def cache_dir(version: str) -> Path:
 
 
 def _pom(version: str) -> str:
-    dep = "<dependency><groupId>{}</groupId><artifactId>{}</artifactId><version>{}</version></dependency>"
+    dep = "<dependency><groupId>{}</groupId><artifactId>{}</artifactId><version>{}</version>"
     deps = [f"org.apache.kafka:kafka_2.13:{version}", *VERSIONS[version]]
-    xml = "".join(dep.format(*d.split(":")) + "\n" for d in deps)
-    return (
-        '<project xmlns="http://maven.apache.org/POM/4.0.0"><modelVersion>4.0.0</modelVersion>\n'
-        f"<groupId>triage.local</groupId><artifactId>kafka-broker</artifactId><version>{version}</version>\n"
-        f"<packaging>pom</packaging><dependencies>\n{xml}</dependencies></project>\n"
-    )
+    xml = "".join(dep.format(*d.split(":")) + "</dependency>\n" for d in deps)
+    return ('<project><modelVersion>4.0.0</modelVersion><groupId>triage.local</groupId>'
+            f"<artifactId>kafka-broker</artifactId><version>{version}</version>\n"
+            f"<packaging>pom</packaging><dependencies>\n{xml}</dependencies></project>\n")
 
 
 def fetch(version: str = DEFAULT_VERSION) -> Path:
@@ -105,9 +102,9 @@ def _download(version: str, home: Path, libs: Path) -> None:
     cmd = [mvn, "-q", "-B", "-f", str(home / "pom.xml"),
            f"{_MAVEN_DEPENDENCY_PLUGIN}:copy-dependencies", f"-DoutputDirectory={tmp}",
            "-DincludeScope=runtime"]
-    res = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, check=False)
+    res = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if res.returncode != 0 or not any(tmp.glob("kafka_2.13-*.jar")):
-        out = res.stdout[-4000:]
+        out = (res.stdout + res.stderr)[-4000:]
         raise BrokerError(f"fetching Kafka {version} failed ({' '.join(cmd)}):\n{out}")
     tmp.rename(libs)
     (libs / _MARKER).write_text(version + "\n")  # written last: marks the download complete
@@ -116,7 +113,7 @@ def _download(version: str, home: Path, libs: Path) -> None:
 def _bind(port: int = 0) -> int:
     """The port if 127.0.0.1:port (0: any free one) can be listened on now, else 0."""
     with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the JVM: TIME_WAIT is no conflict
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # like the JVM: ignore TIME_WAIT
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
@@ -253,7 +250,7 @@ class Broker:
     def _java(self, main: list[str], out) -> subprocess.Popen:
         home = os.environ.get("JAVA_HOME")
         java = Path(home, "bin", "java") if home else shutil.which("java")
-        if not java:
+        if not java or not Path(java).exists():
             raise BrokerError("Java ('java' or $JAVA_HOME) not found; Kafka needs Java 17+")
         libs = fetch(self.version)
         # C1 only (TieredStopAtLevel=1): start-up dominates a test broker's
@@ -272,6 +269,7 @@ class Broker:
         """Format storage on first use, launch the broker, wait until it serves clients."""
         if self.running:
             return self
+        _live.add(self)  # from here on, exit cleans up whatever happens
         for port in (self.port, self.controller_port):
             if not _bind(port):
                 raise BrokerError(f"port {port} on 127.0.0.1 is already in use")
@@ -284,7 +282,6 @@ class Broker:
                 if fmt.wait(timeout) != 0:
                     raise BrokerError(f"formatting {self.data_dir} failed:\n{self.log_tail()}")
             self.proc = self._java(["kafka.Kafka", str(config)], out)
-        _live.add(self)
         cluster_id = next(ln.split("=", 1)[1].strip() for ln in meta.read_text().splitlines()
                           if ln.startswith("cluster.id="))
         deadline = time.monotonic() + timeout
@@ -352,8 +349,9 @@ class Broker:
 
 
 # The JVM runs in its own session, so nothing else would stop it when Python
-# exits without calling stop(); this keeps brokers from outliving the tests.
-_live: weakref.WeakSet[Broker] = weakref.WeakSet()
+# exits without calling stop(); this keeps brokers from outliving the tests,
+# even ones whose Broker object was dropped (hence a set, not a WeakSet).
+_live: set[Broker] = set()
 atexit.register(lambda: [b.close() for b in list(_live)])
 
 
