@@ -9,6 +9,8 @@ must find the first queued task it can take among a million. The measured
 stream is the steady state of such a workspace: 40% submissions, 35% new
 tasks, 10% presence changes (away and back), 5% declines, 5% reviews and
 5% clock ticks. Only the time spent inside ``Engine.apply`` is counted.
+The workspace clock moves 0.6 s per 100 events: 100,000 experts handing in
+25-minute tasks submit about 67 times a second, 40% of the stream.
 
 Beside it, in the same run, the msgspec decode + encode rate of the same
 events (the floor any Python consumer pays per event), and memory per
@@ -120,10 +122,12 @@ def build(engine: Engine, load: Workload, experts: int, queued: int) -> deque[tu
 
     for i in range(experts):
         feed(load.profile(i))
-    for i in range(experts):
-        feed(ExpertStatus(load._id(), load.at, WS, expert=f"x{i:06d}", status="available"))
+    # Tasks first, then presence: each expert arriving takes the first task it
+    # can. (Tasks arriving to 100,000 idle experts would each score thousands.)
     for i in range(queued):
         feed(load.task(i))
+    for i in range(experts):
+        feed(ExpertStatus(load._id(), load.at, WS, expert=f"x{i:06d}", status="available"))
     return holders
 
 
@@ -146,7 +150,7 @@ def measure(
     clock = time.perf_counter
     for n in range(count):
         if n % 100 == 0:
-            load.at += timedelta(seconds=30)
+            load.at += timedelta(seconds=0.6)
         roll = r.random()
         event: InputEvent
         if roll < 0.40 and holders:

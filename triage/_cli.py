@@ -57,6 +57,148 @@ def _policy_option(fn: _F) -> _F:
     )(fn)
 
 
+def _kafka_options(required: bool) -> Callable[[_F], _F]:
+    """The options every command that talks to Kafka takes (docs/kafka.md)."""
+    broker_help = "kafka://HOST:PORT[,HOST:PORT...]: the bootstrap servers."
+    if not required:
+        broker_help += " Without it, the embedded log (--log) is used."
+    options = [
+        click.option(
+            "--broker",
+            envvar="TRIAGE_BROKER",
+            show_envvar=True,
+            required=required,
+            help=broker_help,
+        ),
+        click.option(
+            "--topic-prefix",
+            default="triage.",
+            show_default=True,
+            envvar="TRIAGE_TOPIC_PREFIX",
+            show_envvar=True,
+        ),
+        click.option(
+            "--partitions",
+            type=click.IntRange(1, 10_000),
+            default=8,
+            show_default=True,
+            envvar="TRIAGE_PARTITIONS",
+            show_envvar=True,
+            help="Partitions of the topics Triage creates.",
+        ),
+        click.option(
+            "--replication",
+            type=click.IntRange(1, 100),
+            default=1,
+            show_default=True,
+            envvar="TRIAGE_REPLICATION",
+            show_envvar=True,
+            help="Replication factor of the topics Triage creates.",
+        ),
+        click.option(
+            "--group",
+            default="triage-router",
+            show_default=True,
+            envvar="TRIAGE_GROUP",
+            show_envvar=True,
+            help="Consumer group of the workers.",
+        ),
+        click.option(
+            "--client-id",
+            default="triage",
+            show_default=True,
+            envvar="TRIAGE_CLIENT_ID",
+            show_envvar=True,
+        ),
+        click.option(
+            "--security-protocol",
+            default="PLAINTEXT",
+            show_default=True,
+            type=click.Choice(["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]),
+            envvar="TRIAGE_SECURITY_PROTOCOL",
+            show_envvar=True,
+        ),
+        click.option(
+            "--sasl-mechanism",
+            type=click.Choice(["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]),
+            envvar="TRIAGE_SASL_MECHANISM",
+            show_envvar=True,
+        ),
+        click.option("--sasl-username", envvar="TRIAGE_SASL_USERNAME", show_envvar=True),
+        click.option("--sasl-password", envvar="TRIAGE_SASL_PASSWORD", show_envvar=True),
+        click.option(
+            "--ssl-cafile",
+            envvar="TRIAGE_SSL_CAFILE",
+            show_envvar=True,
+            type=click.Path(exists=True, dir_okay=False),
+        ),
+        click.option(
+            "--ssl-certfile",
+            envvar="TRIAGE_SSL_CERTFILE",
+            show_envvar=True,
+            type=click.Path(exists=True, dir_okay=False),
+        ),
+        click.option(
+            "--ssl-keyfile",
+            envvar="TRIAGE_SSL_KEYFILE",
+            show_envvar=True,
+            type=click.Path(exists=True, dir_okay=False),
+        ),
+    ]
+
+    def decorate(fn: _F) -> _F:
+        for option in reversed(options):
+            fn = option(fn)
+        return fn
+
+    return decorate
+
+
+_KAFKA_KEYS = (
+    "broker",
+    "topic_prefix",
+    "partitions",
+    "replication",
+    "group",
+    "client_id",
+    "security_protocol",
+    "sasl_mechanism",
+    "sasl_username",
+    "sasl_password",
+    "ssl_cafile",
+    "ssl_certfile",
+    "ssl_keyfile",
+)
+
+
+def kafka_settings(options: dict[str, Any], **extra: Any) -> Any:
+    """The one settings object of the Kafka runtime, from the command's options."""
+    from ._settings import KafkaSettings, Security, Topics, parse_broker
+
+    values = {key: options.pop(key) for key in _KAFKA_KEYS}
+    protocol = values["security_protocol"]
+    if protocol.startswith("SASL") and not (values["sasl_mechanism"] and values["sasl_username"]):
+        raise ConfigError(f"{protocol} needs --sasl-mechanism and --sasl-username")
+    return KafkaSettings(
+        bootstrap=parse_broker(values["broker"]),
+        topics=Topics(values["topic_prefix"]),
+        partitions=values["partitions"],
+        replication=values["replication"],
+        group=values["group"],
+        client_id=values["client_id"],
+        security=Security(
+            protocol=protocol,
+            sasl_mechanism=values["sasl_mechanism"],
+            sasl_username=values["sasl_username"],
+            sasl_password=values["sasl_password"],
+            ssl_cafile=values["ssl_cafile"],
+            ssl_certfile=values["ssl_certfile"],
+            ssl_keyfile=values["ssl_keyfile"],
+        ),
+        **extra,
+    )
+
+
 def load_policy(path: Path | None) -> Policy:
     """The policy in a TOML or JSON file, or the default one."""
     if path is None:
@@ -152,9 +294,15 @@ def run(until_idle: bool, tick: float | None, policy_path: Path | None, log_path
 @cli.command()
 @click.option("--deadletters", is_flag=True, help="Print the dead letters instead.")
 @_log_option()
-def dump(deadletters: bool, log_path: Path) -> None:
+@_kafka_options(required=False)
+def dump(deadletters: bool, log_path: Path, **options: Any) -> None:
     """Print the log as JSON Lines: each input, then the outputs it caused."""
     out = sys.stdout.buffer
+    if options["broker"]:
+        from ._kafka import dump_kafka
+
+        dump_kafka(kafka_settings(options), out, deadletters=deadletters)
+        return
     with Journal(log_path, create=False) as journal:
         if deadletters:
             for letter in journal.dead_letters():
@@ -178,12 +326,18 @@ def _letter_dict(letter: Any) -> dict[str, str]:
 @cli.command()
 @click.option("--json", "as_json", is_flag=True, help="One JSON object keyed by workspace.")
 @_log_option()
-def report(as_json: bool, log_path: Path) -> None:
+@_kafka_options(required=False)
+def report(as_json: bool, log_path: Path, **options: Any) -> None:
     """Print staffing, tasks, handling time, waiting, quality and utilization."""
     from projections import render_text, report_json
 
-    with Journal(log_path, create=False) as journal:
-        built = build_report(journal)
+    if options["broker"]:
+        from ._kafka import report_kafka
+
+        built = report_kafka(kafka_settings(options))
+    else:
+        with Journal(log_path, create=False) as journal:
+            built = build_report(journal)
     if as_json:
         sys.stdout.buffer.write(report_json(built) + b"\n")
     else:
@@ -238,6 +392,127 @@ def demo(
         force=force,
         quiet=quiet,
         policy=load_policy(policy_path),
+    )
+
+
+@cli.command()
+@_kafka_options(required=True)
+@click.option(
+    "--tick",
+    "tick_seconds",
+    type=click.FloatRange(min=0),
+    default=60.0,
+    show_default=True,
+    envvar="TRIAGE_TICK_SECONDS",
+    show_envvar=True,
+    help="Seconds between the clock.tick each workspace gets (0: none).",
+)
+@click.option(
+    "--batch-max",
+    type=click.IntRange(1, 100_000),
+    default=2_000,
+    show_default=True,
+    envvar="TRIAGE_BATCH_MAX",
+    show_envvar=True,
+    help="Most input events in one transaction.",
+)
+@click.option(
+    "--batch-ms",
+    type=click.IntRange(0, 60_000),
+    default=5,
+    show_default=True,
+    envvar="TRIAGE_BATCH_MS",
+    show_envvar=True,
+    help="Longest wait for more input before a transaction is committed.",
+)
+@click.option(
+    "--web-host",
+    default="127.0.0.1",
+    show_default=True,
+    envvar="TRIAGE_WEB_HOST",
+    show_envvar=True,
+    help="Address of the worker's web views (health, status).",
+)
+@click.option(
+    "--web-port",
+    type=click.IntRange(0, 65535),
+    default=6066,
+    show_default=True,
+    envvar="TRIAGE_WEB_PORT",
+    show_envvar=True,
+    help="Port of the web views (0: none).",
+)
+@_policy_option
+def worker(
+    tick_seconds: float,
+    batch_max: int,
+    batch_ms: int,
+    web_host: str,
+    web_port: int,
+    policy_path: Path | None,
+    **options: Any,
+) -> None:
+    """Route on Kafka: one worker of the consumer group (a Faust app).
+
+    Workers split the partitions of the input topics; each workspace is routed
+    by exactly one worker at a time, and the others take over when one dies.
+    Decisions go to the assignments topic; the worker's own journal topic is
+    the ordered log it recovers from.
+    """
+    from ._app import run_worker
+
+    settings = kafka_settings(
+        options, tick_seconds=tick_seconds, batch_max=batch_max, batch_ms=batch_ms
+    )
+    run_worker(settings, load_policy(policy_path), web_host=web_host, web_port=web_port)
+
+
+@cli.command()
+@_kafka_options(required=True)
+def topics(**options: Any) -> None:
+    """Create Triage's topics if they are missing (idempotent), and list them."""
+    from ._kafka import create_topics
+
+    for line in create_topics(kafka_settings(options)):
+        click.echo(line)
+
+
+@cli.command()
+@click.argument("source", type=click.File("rb"))
+@click.option(
+    "--raw",
+    is_flag=True,
+    help="Publish every line as it is, valid or not (to the topic of its type, or --topic).",
+)
+@click.option("--topic", "topic_name", help="Publish everything to this topic.")
+@_kafka_options(required=True)
+def publish(source: BinaryIO, raw: bool, topic_name: str | None, **options: Any) -> None:
+    """Publish the JSON Lines events of SOURCE (a file, or - for stdin) to their topics.
+
+    Each event goes to the topic of its type, keyed by its workspace, with an
+    idempotent producer. Invalid lines are reported (line and reason) and
+    skipped, unless --raw.
+    """
+    from ._kafka import publish_lines
+
+    result = publish_lines(kafka_settings(options), source, raw=raw, topic=topic_name)
+    for line in result.problems:
+        click.echo(line, err=True)
+    click.echo(f"published {result.published}, skipped {result.skipped}")
+
+
+@cli.command()
+@click.option("--from-beginning", is_flag=True, help="Start at the oldest decision kept.")
+@click.option(
+    "--follow/--no-follow", default=True, show_default=True, help="Keep waiting for new decisions."
+)
+@_kafka_options(required=True)
+def tail(from_beginning: bool, follow: bool, **options: Any) -> None:
+    """Print the decisions of the assignments topic as JSON Lines, as they come."""
+    from ._kafka import tail_assignments
+
+    tail_assignments(
+        kafka_settings(options), sys.stdout.buffer, from_beginning=from_beginning, follow=follow
     )
 
 
