@@ -47,23 +47,22 @@ Id = Annotated[str, Meta(min_length=1, max_length=128, description="1-128 charac
 Timestamp = Annotated[
     datetime, Meta(tz=True, description="RFC 3339 with an offset, e.g. 2026-11-25T09:30:00Z")
 ]
-Text = Annotated[str, Meta(max_length=1024)]
+Name = str  # task, expert and reviewer ids, domains, kinds: any string, as the contract says
+Text = str
 Education = Literal["none", "secondary", "bachelor", "master", "doctorate"]
 Cefr = Literal["A1", "A2", "B1", "B2", "C1", "C2", "native"]
 Status = Literal["available", "away", "offline"]
 RequeueReason = Literal["expired", "declined", "expert_removed", "cancelled"]
-DomainName = Annotated[str, Meta(min_length=1, max_length=64)]
+DomainName = Name
 DomainLevel = Annotated[int, Meta(ge=1, le=5, description="1 (basic) to 5 (leading expert)")]
 LanguageTag = Annotated[
     str,
     Meta(
-        min_length=2,
-        max_length=35,
         pattern=r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$",
         description="BCP 47 language tag, e.g. pt-BR",
     ),
 ]
-Kind = Annotated[str, Meta(min_length=1, max_length=64)]
+Kind = Name
 
 #: The ordered scales of the contract, as ranks for comparison.
 EDUCATION_LEVELS: Final[dict[str, int]] = {
@@ -103,31 +102,31 @@ class Event(msgspec.Struct, frozen=True, tag_field="type", gc=False):
 class ExpertProfile(Event, tag="expert.profile", frozen=True, kw_only=True, omit_defaults=True):
     """Creates or wholly replaces an expert's profile; a new expert starts offline."""
 
-    expert: Id
+    expert: Name
     domains: Annotated[dict[DomainName, DomainLevel], Meta(min_length=1)]
     languages: Annotated[dict[LanguageTag, Cefr], Meta(min_length=1)]
     education: Education
-    weekly_hours: Annotated[float, Meta(gt=0, le=168)]
-    concurrency: Annotated[int, Meta(ge=1, le=1000)] = 1
+    weekly_hours: Annotated[float, Meta(gt=0)]
+    concurrency: Annotated[int, Meta(ge=1)] = 1
 
 
 class ExpertStatus(Event, tag="expert.status", frozen=True, kw_only=True, omit_defaults=True):
     """Presence: only ``available`` experts get new work."""
 
-    expert: Id
+    expert: Name
     status: Status
 
 
 class ExpertRemoved(Event, tag="expert.removed", frozen=True, kw_only=True, omit_defaults=True):
     """Offboarding: the expert's open assignments go back to the queue."""
 
-    expert: Id
+    expert: Name
 
 
 class TaskCreated(Event, tag="task.created", frozen=True, kw_only=True, omit_defaults=True):
     """A unit of work to route, with its requirements."""
 
-    task: Id
+    task: Name
     kind: Kind
     domain: DomainName
     language: LanguageTag
@@ -136,9 +135,9 @@ class TaskCreated(Event, tag="task.created", frozen=True, kw_only=True, omit_def
     skill: DomainLevel = 1
     fluency: Cefr = "C1"
     priority: Annotated[int, Meta(ge=0, le=100, description="higher first")] = 0
-    judgements: Annotated[int, Meta(ge=1, le=1000)] = 1
-    exclude: tuple[Id, ...] = ()
-    parent: Id | None = None
+    judgements: Annotated[int, Meta(ge=1)] = 1
+    exclude: tuple[Name, ...] = ()
+    parent: Name | None = None
     due: Timestamp | None = None
     ref: Text | None = None
 
@@ -146,23 +145,23 @@ class TaskCreated(Event, tag="task.created", frozen=True, kw_only=True, omit_def
 class TaskCancelled(Event, tag="task.cancelled", frozen=True, kw_only=True, omit_defaults=True):
     """The task is withdrawn; open assignments end."""
 
-    task: Id
+    task: Name
     reason: Text | None = None
 
 
 class TaskDeclined(Event, tag="task.declined", frozen=True, kw_only=True, omit_defaults=True):
     """The assignee hands the task back; it never goes to that expert again."""
 
-    task: Id
-    expert: Id
+    task: Name
+    expert: Name
     reason: Text | None = None
 
 
 class TaskSubmitted(Event, tag="task.submitted", frozen=True, kw_only=True, omit_defaults=True):
     """One judgement of the task is done."""
 
-    task: Id
-    expert: Id
+    task: Name
+    expert: Name
     seconds: Annotated[int, Meta(ge=0, description="handling time measured by the tool")]
     ref: Text | None = None
 
@@ -170,12 +169,12 @@ class TaskSubmitted(Event, tag="task.submitted", frozen=True, kw_only=True, omit
 class TaskReviewed(Event, tag="task.reviewed", frozen=True, kw_only=True, omit_defaults=True):
     """A review of one expert's submission on a task."""
 
-    task: Id
-    expert: Id
-    reviewer: Id
+    task: Name
+    expert: Name
+    reviewer: Name
     score: Annotated[float, Meta(ge=0, le=1)]
     passed: bool
-    errors: tuple[Annotated[str, Meta(min_length=1, max_length=64)], ...] = ()
+    errors: tuple[str, ...] = ()
 
 
 class ClockTick(Event, tag="clock.tick", frozen=True, kw_only=True, omit_defaults=True):
@@ -189,8 +188,8 @@ class TaskAssigned(Event, tag="task.assigned", frozen=True, kw_only=True):
     """The engine's decision: this expert takes this task, and why."""
 
     cause: Id
-    task: Id
-    expert: Id
+    task: Name
+    expert: Name
     attempt: Annotated[int, Meta(ge=1)]
     lease_until: Timestamp
     score: float
@@ -201,8 +200,8 @@ class TaskRequeued(Event, tag="task.requeued", frozen=True, kw_only=True):
     """An assignment ended without a submission."""
 
     cause: Id
-    task: Id
-    expert: Id
+    task: Name
+    expert: Name
     reason: RequeueReason
 
 
@@ -210,14 +209,14 @@ class TaskCompleted(Event, tag="task.completed", frozen=True, kw_only=True):
     """All judgements of the task are submitted."""
 
     cause: Id
-    task: Id
+    task: Name
 
 
 class TaskUnroutable(Event, tag="task.unroutable", frozen=True, kw_only=True):
     """No expert in the workspace meets the task's requirements at all."""
 
     cause: Id
-    task: Id
+    task: Name
     reason: str
 
 

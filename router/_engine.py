@@ -52,7 +52,7 @@ __all__ = ["Engine", "output_id"]
 
 _CEFR_NAMES: Final = {rank: name for name, rank in CEFR_LEVELS.items()}
 _EDUCATION_NAMES: Final = {rank: name for name, rank in EDUCATION_LEVELS.items()}
-_MAX_ID: Final = 128
+_MAX_CAUSE: Final = 120  # 128 minus room for '/' and a seven-digit count
 _PRIORITY_SHIFT: Final = 64  # rank = (100 - priority) << 64 | creation instant
 _FEW: Final = 4  # above this many freed experts in one step, dispatch walks class queues
 
@@ -60,12 +60,12 @@ _FEW: Final = 4  # above this many freed experts in one step, dispatch walks cla
 def output_id(cause: str, n: int) -> str:
     """Id of the n-th output (from 1) caused by the input event ``cause``.
 
-    Derived from the cause so that a re-run writes the same ids; a cause too
-    long to suffix is replaced by its digest to stay within 128 characters.
+    Derived from the cause so that a re-run writes the same ids. A cause
+    longer than 120 characters is replaced by its digest, for every output
+    of it, so that ids stay within 128 characters up to 9,999,999 outputs.
     """
-    candidate = f"{cause}/{n}"
-    if len(candidate) <= _MAX_ID:
-        return candidate
+    if len(cause) <= _MAX_CAUSE:
+        return f"{cause}/{n}"
     digest = hashlib.blake2b(cause.encode(), digest_size=16).hexdigest()
     return f"~{digest}/{n}"
 

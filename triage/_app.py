@@ -1,0 +1,100 @@
+"""The Faust app of a worker: its lifecycle, signals and web views.
+
+Faust runs the worker process (start-up, graceful shutdown on SIGTERM and
+SIGINT, the web server) and hosts the router as a long-running task. The
+router itself (``_worker.Router``) is plain asyncio over aiokafka: Faust's
+agents commit offsets on their own schedule, which cannot be made atomic
+with the journal, and its tables and exactly-once mode have open bugs, so
+neither is part of the system of record.
+
+Run it with ``triage worker`` or, the usual Faust way, with
+``faust -A triage.faust_app worker`` (settings from ``TRIAGE_*``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Any
+
+import faust
+from aiokafka.helpers import create_ssl_context
+
+from router import Policy
+
+from ._settings import KafkaSettings
+from ._worker import Router
+
+__all__ = ["make_app", "run_worker"]
+
+
+def _credentials(settings: KafkaSettings) -> Any:
+    security = settings.security
+    ssl_context = None
+    if security.protocol in ("SSL", "SASL_SSL"):
+        ssl_context = create_ssl_context(
+            cafile=security.ssl_cafile, certfile=security.ssl_certfile,
+            keyfile=security.ssl_keyfile,
+        )
+    if security.protocol.startswith("SASL"):
+        kind = faust.SASLCredentials
+        return kind(
+            username=security.sasl_username, password=security.sasl_password,
+            ssl_context=ssl_context, mechanism=security.sasl_mechanism,
+        )
+    if ssl_context is not None:
+        return faust.SSLCredentials(ssl_context)
+    return None
+
+
+def make_app(
+    settings: KafkaSettings, policy: Policy, *, web_host: str = "127.0.0.1", web_port: int = 6066
+) -> faust.App:
+    """A Faust app whose one task is the router, with /health and /status views."""
+    app = faust.App(
+        f"{settings.group}-app",
+        broker=[f"kafka://{host}" for host in settings.bootstrap.split(",")],
+        broker_credentials=_credentials(settings),
+        autodiscover=False,
+        web_enabled=web_port > 0,
+        web_host=web_host,
+        web_port=web_port or 6066,
+        web_in_thread=False,
+        topic_partitions=1,
+        topic_replication_factor=settings.replication,
+    )
+    router = Router(settings, policy)
+    stop = asyncio.Event()
+    app.router_instance = router  # type: ignore[attr-defined]
+
+    @app.task
+    async def route() -> None:
+        await router.start()
+        try:
+            await router.run(stop)
+        finally:
+            await router.stop()
+
+    @app.page("/health")
+    async def health(web: Any, request: Any) -> Any:
+        return web.json({"status": "ok", "partitions": sorted(router.owned)})
+
+    @app.page("/status")
+    async def status(web: Any, request: Any) -> Any:
+        return web.json(router.status())
+
+    @app.on_shutdown.connect
+    async def on_shutdown(app: Any, **kwargs: Any) -> None:
+        stop.set()
+
+    return app
+
+
+def run_worker(
+    settings: KafkaSettings, policy: Policy, *, web_host: str, web_port: int
+) -> None:
+    """Run a worker in the foreground until SIGTERM or SIGINT."""
+    app = make_app(settings, policy, web_host=web_host, web_port=web_port)
+    worker = faust.Worker(app, loglevel="WARNING", quiet=True, redirect_stdouts=False)
+    worker.execute_from_commandline()
+    sys.exit(worker.exitcode if hasattr(worker, "exitcode") else 0)

@@ -1,0 +1,400 @@
+"""The Kafka runtime: the same engine, one per partition, with exact recovery.
+
+Workers of one consumer group split the partitions of the three input
+topics; the range assignor gives partition p of every input topic to the
+same worker, and a workspace always lands in the same p (the record key is
+the workspace), so each workspace is routed by exactly one worker at a time.
+
+For each partition it owns, a worker keeps an engine and writes one journal
+record per batch to partition p of the journal topic: the accepted inputs in
+the order it processed them, each with its outputs, and the input positions
+reached. The journal record, the decisions on the assignments topic, the
+dead letters and the group's offsets are written in one Kafka transaction by
+a producer whose transactional id belongs to the partition, not the worker:
+a new owner's producer fences the old one, so a stalled former owner can
+never write again. The journal is the system of record: a worker that gets a
+partition folds its journal (read_committed) to rebuild the engine, the set
+of event ids seen and the input positions, and carries on from there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import heapq
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.coordinator.assignors.range import RangePartitionAssignor
+from aiokafka.errors import KafkaError, ProducerFenced
+from aiokafka.structs import OffsetAndMetadata
+
+from events import ClockTick, InputEvent, InvalidEvent, OutputEvent, decode_input, encode
+from router import DEFAULT_POLICY, Engine, Policy, to_micros
+
+from ._embedded import log_decisions
+from ._kafka import _create_topics, decode_batch, encode_batch, partition_for
+from ._settings import KafkaSettings
+
+__all__ = ["Router"]
+
+_log = structlog.get_logger("triage.worker")
+
+
+@dataclass
+class _Partition:
+    """What a worker holds for one partition: a fold of its journal, and more."""
+
+    number: int
+    engine: Engine
+    seen: set[tuple[str, str]] = field(default_factory=set)
+    offsets: dict[str, int] = field(default_factory=dict)  # input topic -> next offset
+    journal_next: int = 0  # where to read the journal from to catch up
+    producer: AIOKafkaProducer | None = None
+    last_tick: float = 0.0
+    processed: int = 0
+    duplicates: int = 0
+    deadletters: int = 0
+
+    def fold(self, raw: bytes, offset: int) -> None:
+        """Fold one journal record into the state (recovery and catch-up)."""
+        batch = decode_batch(raw)
+        for entry, _ in batch.entries:
+            event = decode_input(bytes(entry))
+            self.seen.add((event.workspace, event.id))
+            self.engine.apply(event)
+        self.offsets.update(batch.offsets)
+        self.journal_next = offset + 1
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, router: Router) -> None:
+        self.router = router
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        await self.router.revoke({tp.partition for tp in revoked})
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        await self.router.assign({tp.partition for tp in assigned})
+
+
+class Router:
+    """One worker: consume inputs, route them, write decisions and journal atomically."""
+
+    def __init__(
+        self,
+        settings: KafkaSettings,
+        policy: Policy = DEFAULT_POLICY,
+        *,
+        on_outputs: Callable[[Sequence[OutputEvent]], None] | None = log_decisions,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.settings = settings
+        self.policy = policy
+        self.on_outputs = on_outputs
+        self.clock = clock
+        self.owned: dict[int, _Partition] = {}
+        self.parked: dict[int, _Partition] = {}
+        self._lock = asyncio.Lock()
+        self._consumer: AIOKafkaConsumer | None = None
+        self._journal_reader: AIOKafkaConsumer | None = None
+        self.started = time.monotonic()
+
+    # --- lifecycle -------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Create missing topics, then join the group."""
+        settings = self.settings
+        await _create_topics(settings)
+        self._journal_reader = AIOKafkaConsumer(
+            client_id=f"{settings.client_id}-journal",
+            isolation_level="read_committed",
+            enable_auto_commit=False,
+            **settings.client_options(),
+        )
+        await self._journal_reader.start()
+        self._consumer = AIOKafkaConsumer(
+            group_id=settings.group,
+            client_id=settings.client_id,
+            isolation_level="read_committed",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            partition_assignment_strategy=(RangePartitionAssignor,),
+            fetch_max_wait_ms=50,
+            max_poll_interval_ms=300_000,
+            session_timeout_ms=10_000,
+            heartbeat_interval_ms=1_000,
+            **settings.client_options(),
+        )
+        await self._consumer.start()
+        self._consumer.subscribe(list(settings.topics.inputs), listener=_Rebalance(self))
+
+    async def stop(self) -> None:
+        """Leave the group and close every client; committed work is kept."""
+        async with self._lock:
+            for state in [*self.owned.values(), *self.parked.values()]:
+                await self._close_producer(state)
+            self.owned.clear()
+            self.parked.clear()
+        if self._consumer is not None:
+            await self._consumer.stop()
+        if self._journal_reader is not None:
+            await self._journal_reader.stop()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume, route and commit until ``stop`` is set."""
+        assert self._consumer is not None
+        consumer = self._consumer
+        wait_ms = max(1, self.settings.batch_ms)
+        while not stop.is_set():
+            batch = await consumer.getmany(timeout_ms=wait_ms, max_records=self.settings.batch_max)
+            async with self._lock:
+                grouped: dict[int, dict[str, list[Any]]] = {}
+                for tp, records in batch.items():
+                    grouped.setdefault(tp.partition, {})[tp.topic] = records
+                for number in sorted(grouped):
+                    state = self.owned.get(number)
+                    if state is not None:
+                        await self._commit(state, grouped[number], ())
+                await self._tick()
+
+    # --- ownership ---------------------------------------------------------------
+
+    async def revoke(self, numbers: set[int]) -> None:
+        """Stop routing these partitions; keep their state in case they come back."""
+        async with self._lock:
+            for number in sorted(numbers):
+                state = self.owned.pop(number, None)
+                if state is not None:
+                    self.parked[number] = state
+            _log.info("partitions.revoked", partitions=sorted(numbers))
+
+    async def assign(self, numbers: set[int]) -> None:
+        """Take these partitions: fence former owners, fold the journal, seek the inputs."""
+        async with self._lock:
+            for number in sorted(numbers):
+                state = self.parked.pop(number, None) or _Partition(number, Engine(self.policy))
+                await self._close_producer(state)
+                state.producer = await self._producer(number)
+                await self._catch_up(state)
+                self.owned[number] = state
+                self._seek(state)
+            for state in self.parked.values():
+                await self._close_producer(state)
+            _log.info("partitions.assigned", partitions=sorted(self.owned))
+
+    async def _producer(self, number: int) -> AIOKafkaProducer:
+        settings = self.settings
+        producer = AIOKafkaProducer(
+            client_id=f"{settings.client_id}-p{number}",
+            transactional_id=f"{settings.group}.{settings.topics.journal}.{number}",
+            enable_idempotence=True,
+            acks="all",
+            linger_ms=0,
+            **settings.client_options(),
+        )
+        await producer.start()  # init_transactions: fences any producer of the former owner
+        return producer
+
+    async def _close_producer(self, state: _Partition) -> None:
+        if state.producer is not None:
+            try:
+                await state.producer.stop()
+            except KafkaError:
+                pass
+            state.producer = None
+
+    async def _catch_up(self, state: _Partition) -> None:
+        """Fold the journal records of the partition that this state has not seen."""
+        reader = self._journal_reader
+        assert reader is not None
+        tp = TopicPartition(self.settings.topics.journal, state.number)
+        reader.assign([tp])
+        reader.seek(tp, state.journal_next)
+        end = (await reader.end_offsets([tp]))[tp]
+        folded = idle = 0
+        while idle < 3 and await reader.position(tp) < end:
+            batch = await reader.getmany(tp, timeout_ms=1_000, max_records=1_000)
+            records = batch.get(tp, [])
+            idle = 0 if records else idle + 1
+            for record in records:
+                state.fold(record.value, record.offset)
+                folded += 1
+        state.journal_next = max(state.journal_next, await reader.position(tp))
+        _log.info("partition.recovered", partition=state.number, batches=folded,
+                  events=len(state.seen), offsets=state.offsets)
+
+    def _seek(self, state: _Partition) -> None:
+        assert self._consumer is not None
+        for topic in self.settings.topics.inputs:
+            tp = TopicPartition(topic, state.number)
+            if topic in state.offsets:
+                self._consumer.seek(tp, state.offsets[topic])
+            else:
+                self._consumer.seek_to_beginning(tp)
+
+    # --- routing -------------------------------------------------------------------
+
+    async def _tick(self) -> None:
+        interval = self.settings.tick_seconds
+        if interval <= 0:
+            return
+        now = time.monotonic()
+        for number in sorted(self.owned):
+            state = self.owned[number]
+            if now - state.last_tick < interval:
+                continue
+            state.last_tick = now
+            at = self.clock()
+            stamp = at.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
+            ticks = [
+                ClockTick(f"tick:{stamp}", at, workspace)
+                for workspace in sorted(state.engine.workspaces)
+            ]
+            if ticks:
+                await self._commit(state, {}, ticks)
+
+    async def _commit(
+        self, state: _Partition, records: dict[str, list[Any]], ticks: Sequence[InputEvent]
+    ) -> None:
+        """Route one batch of a partition and write everything it caused in one transaction."""
+        topics = self.settings.topics
+        entries: list[tuple[bytes, list[bytes]]] = []
+        decisions: list[tuple[bytes, bytes]] = []  # (key, value) for the assignments topic
+        dead: list[tuple[str, Any, str]] = []
+        made: list[OutputEvent] = []
+        for topic, record, event in self._merge(records, ticks, dead):
+            key = (event.workspace, event.id)
+            if key in state.seen:
+                state.duplicates += 1
+                continue
+            state.seen.add(key)
+            outputs = state.engine.apply(event)
+            encoded = [encode(o) for o in outputs]
+            entries.append((encode(event), encoded))
+            workspace = event.workspace.encode()
+            decisions.extend((workspace, value) for value in encoded)
+            made.extend(outputs)
+        offsets = dict(state.offsets)
+        for topic, batch in records.items():
+            offsets[topic] = batch[-1].offset + 1
+        producer = state.producer
+        assert producer is not None
+        try:
+            async with producer.transaction():
+                pending = [
+                    await producer.send(topics.assignments, value=value, key=key,
+                                        partition=state.number)
+                    for key, value in decisions
+                ]
+                for topic, record, error in dead:
+                    pending.append(await producer.send(
+                        topics.deadletter, value=record.value, key=record.key,
+                        partition=state.number,
+                        headers=[
+                            ("triage.error", error.encode()),
+                            ("triage.source.topic", topic.encode()),
+                            ("triage.source.partition", str(record.partition).encode()),
+                            ("triage.source.offset", str(record.offset).encode()),
+                        ],
+                    ))
+                journal = await producer.send(
+                    topics.journal, value=encode_batch(offsets, entries, len(dead)),
+                    partition=state.number,
+                )
+                if records:
+                    await producer.send_offsets_to_transaction(
+                        {TopicPartition(t, state.number): OffsetAndMetadata(o, "")
+                         for t, o in offsets.items() if t in records},
+                        self.settings.group,
+                    )
+                await asyncio.gather(*pending)
+                written = await journal
+        except ProducerFenced:
+            _log.warning("partition.fenced", partition=state.number)
+            self.owned.pop(state.number, None)
+            await self._close_producer(state)
+            return
+        except KafkaError as exc:
+            _log.error("partition.reset", partition=state.number, error=str(exc))
+            await self._reset(state)
+            return
+        state.offsets = offsets
+        state.journal_next = written.offset + 1
+        state.processed += len(entries)
+        state.deadletters += len(dead)
+        if made and self.on_outputs is not None:
+            self.on_outputs(made)
+
+    def _merge(
+        self,
+        records: dict[str, list[Any]],
+        ticks: Sequence[InputEvent],
+        dead: list[tuple[str, Any, str]],
+    ) -> list[tuple[str, Any, InputEvent]]:
+        """Decode a partition's records and merge the input topics by event time.
+
+        Each topic keeps its own order; across topics the head with the
+        earliest ``at`` goes first (ties: experts, tasks, work). Records that
+        are not valid events, or that sit in the wrong partition for their
+        workspace, become dead letters.
+        """
+        assert self._consumer is not None
+        streams: list[list[tuple[int, int, int, str, Any, InputEvent]]] = []
+        for rank, topic in enumerate(self.settings.topics.inputs):
+            decoded = []
+            for record in records.get(topic, ()):
+                try:
+                    event = decode_input(record.value)
+                except InvalidEvent as exc:
+                    dead.append((topic, record, exc.reason))
+                    continue
+                partitions = len(self._consumer.partitions_for_topic(topic) or ()) or 1
+                expected = partition_for(event.workspace, partitions)
+                if record.key != event.workspace.encode() or expected != record.partition:
+                    dead.append((topic, record, (
+                        f"record key must be the workspace {event.workspace!r} "
+                        f"(partition {expected}); got key {record.key!r} in partition "
+                        f"{record.partition}"
+                    )))
+                    continue
+                decoded.append((to_micros(event.at), rank, record.offset, topic, record, event))
+            streams.append(decoded)
+        merged = [(topic, record, event) for _, _, _, topic, record, event in
+                  heapq.merge(*streams, key=lambda item: (item[0], item[1], item[2]))]
+        merged.extend(("", None, tick) for tick in ticks)
+        return merged
+
+    async def _reset(self, state: _Partition) -> None:
+        """After a failed transaction: forget the uncommitted work, fold the journal again."""
+        await self._close_producer(state)
+        fresh = _Partition(state.number, Engine(self.policy))
+        fresh.producer = await self._producer(state.number)
+        await self._catch_up(fresh)
+        self.owned[state.number] = fresh
+        self._seek(fresh)
+
+    # --- status ----------------------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        """What this worker owns and has done, for the web views."""
+        return {
+            "group": self.settings.group,
+            "client_id": self.settings.client_id,
+            "uptime_seconds": round(time.monotonic() - self.started, 1),
+            "partitions": {
+                str(n): {
+                    "workspaces": len(s.engine.workspaces),
+                    "processed": s.processed,
+                    "duplicates": s.duplicates,
+                    "deadletters": s.deadletters,
+                    "offsets": s.offsets,
+                    "journal_next": s.journal_next,
+                }
+                for n, s in sorted(self.owned.items())
+            },
+        }
