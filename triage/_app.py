@@ -64,14 +64,13 @@ def make_app(
         topic_replication_factor=settings.replication,
     )
     router = Router(settings, policy)
-    stop = asyncio.Event()
-    app.router_instance = router  # type: ignore[attr-defined]
 
     @app.task
     async def route() -> None:
+        # Faust cancels this task on shutdown; the router then leaves cleanly.
         await router.start()
         try:
-            await router.run(stop)
+            await router.run(asyncio.Event())
         finally:
             await router.stop()
 
@@ -82,10 +81,6 @@ def make_app(
     @app.page("/status")
     async def status(web: Any, request: Any) -> Any:
         return web.json(router.status())
-
-    @app.on_shutdown.connect
-    async def on_shutdown(app: Any, **kwargs: Any) -> None:
-        stop.set()
 
     return app
 

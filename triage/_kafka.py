@@ -257,6 +257,20 @@ async def _publish_lines(
 # --- reading -------------------------------------------------------------------
 
 
+async def _partitions(settings: KafkaSettings, topic: str) -> list[int]:
+    """The partition numbers of a topic, or LogError if there is no such topic."""
+    admin = AIOKafkaAdminClient(client_id=f"{settings.client_id}-admin", **settings.client_options())
+    await admin.start()
+    try:
+        (described,) = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    numbers = sorted(p["partition"] for p in described.get("partitions") or ())
+    if not numbers:
+        raise LogError(f"no topic {topic} on {settings.bootstrap}")
+    return numbers
+
+
 async def _read_to_end(
     settings: KafkaSettings, topic: str, *, follow: bool = False, from_beginning: bool = True
 ) -> AsyncIterator[Any]:
@@ -269,12 +283,7 @@ async def _read_to_end(
     )
     await consumer.start()
     try:
-        partitions = consumer.partitions_for_topic(topic)
-        if not partitions:
-            await consumer.topics()
-            partitions = consumer.partitions_for_topic(topic)
-        if not partitions:
-            raise LogError(f"no topic {topic} on {settings.bootstrap}")
+        partitions = await _partitions(settings, topic)
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]
         consumer.assign(tps)
         if from_beginning:
