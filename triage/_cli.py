@@ -426,6 +426,15 @@ def demo(
     help="Longest wait for more input before a transaction is committed.",
 )
 @click.option(
+    "--merge-wait-ms",
+    type=click.IntRange(0, 600_000),
+    default=500,
+    show_default=True,
+    envvar="TRIAGE_MERGE_WAIT_MS",
+    show_envvar=True,
+    help="How long records of one input topic wait for a lagging other (time-ordered merge).",
+)
+@click.option(
     "--web-host",
     default="127.0.0.1",
     show_default=True,
@@ -447,6 +456,7 @@ def worker(
     tick_seconds: float,
     batch_max: int,
     batch_ms: int,
+    merge_wait_ms: int,
     web_host: str,
     web_port: int,
     policy_path: Path | None,
@@ -462,7 +472,11 @@ def worker(
     from ._app import run_worker
 
     settings = kafka_settings(
-        options, tick_seconds=tick_seconds, batch_max=batch_max, batch_ms=batch_ms
+        options,
+        tick_seconds=tick_seconds,
+        batch_max=batch_max,
+        batch_ms=batch_ms,
+        merge_wait_ms=merge_wait_ms,
     )
     run_worker(settings, load_policy(policy_path), web_host=web_host, web_port=web_port)
 

@@ -241,10 +241,8 @@ async def _publish_lines(
                     skipped += 1
                     problems.append(f"line {number}: {exc.reason}")
                     continue
-                probe = msgspec.json.decode(value) if value.startswith(b"{") else {}
-                kind = probe.get("type", "") if isinstance(probe, dict) else ""
-                space = probe.get("workspace", "") if isinstance(probe, dict) else ""
-                await publisher.send_raw(str(kind), str(space), value, topic)
+                kind, space = _probe(value)
+                await publisher.send_raw(kind, space, value, topic)
             else:
                 payload = value if raw else encode(event)
                 kind = str(event.__struct_config__.tag)
@@ -252,6 +250,17 @@ async def _publish_lines(
             published += 1
         await publisher.flush()
     return Published(published, skipped, problems)
+
+
+def _probe(value: bytes) -> tuple[str, str]:
+    """Type and workspace of a line that is not a valid event, as far as they can be read."""
+    try:
+        probe = msgspec.json.decode(value)
+    except msgspec.DecodeError:
+        return "", ""
+    if not isinstance(probe, dict):
+        return "", ""
+    return str(probe.get("type", "")), str(probe.get("workspace", ""))
 
 
 # --- reading -------------------------------------------------------------------

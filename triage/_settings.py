@@ -102,6 +102,8 @@ class KafkaSettings(msgspec.Struct, frozen=True, kw_only=True):
     tick_seconds: Annotated[float, Meta(ge=0)] = 60.0
     batch_max: Annotated[int, Meta(ge=1, le=100_000)] = 2_000
     batch_ms: Annotated[int, Meta(ge=0, le=60_000)] = 5
+    #: How long to hold back one input topic's records while another lags.
+    merge_wait_ms: Annotated[int, Meta(ge=0, le=600_000)] = 500
     security: Security = Security()
 
     @property

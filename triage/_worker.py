@@ -20,8 +20,9 @@ of event ids seen and the input positions, and carries on from there.
 from __future__ import annotations
 
 import asyncio
-import heapq
+import contextlib
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -45,6 +46,7 @@ __all__ = ["Router"]
 _log = structlog.get_logger("triage.worker")
 
 
+
 @dataclass
 class _Partition:
     """What a worker holds for one partition: a fold of its journal, and more."""
@@ -59,6 +61,8 @@ class _Partition:
     processed: int = 0
     duplicates: int = 0
     deadletters: int = 0
+    buffers: dict[str, deque[_Pending]] = field(default_factory=dict)
+    blocked_since: float | None = None
 
     def fold(self, raw: bytes, offset: int) -> None:
         """Fold one journal record into the state (recovery and catch-up)."""
@@ -69,6 +73,17 @@ class _Partition:
             self.engine.apply(event)
         self.offsets.update(batch.offsets)
         self.journal_next = offset + 1
+
+
+@dataclass(frozen=True, slots=True)
+class _Pending:
+    """A fetched record, decoded, waiting for its turn in the merge."""
+
+    at: int  # event time in microseconds; undecodable records go first
+    topic: str
+    record: Any
+    event: InputEvent | None
+    error: str
 
 
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -146,21 +161,92 @@ class Router:
             await self._journal_reader.stop()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Consume, route and commit until ``stop`` is set."""
+        """Consume, route and commit until ``stop`` is set (or the task is cancelled)."""
         assert self._consumer is not None
         consumer = self._consumer
         wait_ms = max(1, self.settings.batch_ms)
         while not stop.is_set():
             batch = await consumer.getmany(timeout_ms=wait_ms, max_records=self.settings.batch_max)
             async with self._lock:
-                grouped: dict[int, dict[str, list[Any]]] = {}
                 for tp, records in batch.items():
-                    grouped.setdefault(tp.partition, {})[tp.topic] = records
-                for number in sorted(grouped):
-                    state = self.owned.get(number)
+                    state = self.owned.get(tp.partition)
                     if state is not None:
-                        await self._commit(state, grouped[number], ())
+                        self._buffer(state, tp.topic, records)
+                for number in sorted(self.owned):
+                    state = self.owned[number]
+                    ready = await self._drain(state)
+                    if ready:
+                        await self._commit(state, ready, ())
                 await self._tick()
+
+    def _buffer(self, state: _Partition, topic: str, records: list[Any]) -> None:
+        """Decode fetched records and queue them for the merge."""
+        assert self._consumer is not None
+        buffer = state.buffers.setdefault(topic, deque())
+        partitions = len(self._consumer.partitions_for_topic(topic) or ()) or 1
+        for record in records:
+            try:
+                event = decode_input(record.value)
+            except InvalidEvent as exc:
+                buffer.append(_Pending(-(2**62), topic, record, None, exc.reason))
+                continue
+            expected = partition_for(event.workspace, partitions)
+            if record.key != event.workspace.encode() or expected != record.partition:
+                error = (
+                    f"record key must be the workspace {event.workspace!r} (partition "
+                    f"{expected}); got key {record.key!r} in partition {record.partition}"
+                )
+                buffer.append(_Pending(-(2**62), topic, record, None, error))
+                continue
+            buffer.append(_Pending(to_micros(event.at), topic, record, event, ""))
+
+    async def _drain(self, state: _Partition) -> list[_Pending]:
+        """Take fetched records in one order that does not depend on fetch timing.
+
+        Each input topic keeps its own order; across topics the head with the
+        earliest event time goes first (ties: experts, tasks, work). A head is
+        only taken while every other topic either has a head to compare with
+        or has nothing more to deliver, so a backlog, a replay and a recovery
+        after a crash all merge the same way. A topic that stays behind for
+        longer than ``merge_wait_ms`` is not waited for any more.
+        """
+        assert self._consumer is not None
+        taken: list[_Pending] = []
+        topics = self.settings.topics.inputs
+        limit = self.settings.batch_max
+        while len(taken) < limit:
+            best: _Pending | None = None
+            best_key: tuple[int, int] | None = None
+            waiting = False
+            for rank, topic in enumerate(topics):
+                buffer = state.buffers.get(topic)
+                if buffer:
+                    key = (buffer[0].at, rank)
+                    if best_key is None or key < best_key:
+                        best, best_key = buffer[0], key
+                elif not await self._delivered(state, topic):
+                    waiting = True
+            if best is None:
+                break
+            if waiting:
+                now = time.monotonic()
+                if state.blocked_since is None:
+                    state.blocked_since = now
+                if now - state.blocked_since < self.settings.merge_wait_ms / 1000:
+                    break
+            else:
+                state.blocked_since = None
+            taken.append(state.buffers[best.topic].popleft())
+        return taken
+
+    async def _delivered(self, state: _Partition, topic: str) -> bool:
+        """Has this worker been given every committed record of the topic's partition?"""
+        assert self._consumer is not None
+        tp = TopicPartition(topic, state.number)
+        stable = self._consumer.last_stable_offset(tp)
+        if stable is None:
+            return False
+        return bool(await self._consumer.position(tp) >= stable)
 
     # --- ownership ---------------------------------------------------------------
 
@@ -202,10 +288,8 @@ class Router:
 
     async def _close_producer(self, state: _Partition) -> None:
         if state.producer is not None:
-            try:
+            with contextlib.suppress(KafkaError):
                 await state.producer.stop()
-            except KafkaError:
-                pass
             state.producer = None
 
     async def _catch_up(self, state: _Partition) -> None:
@@ -230,6 +314,8 @@ class Router:
 
     def _seek(self, state: _Partition) -> None:
         assert self._consumer is not None
+        state.buffers.clear()
+        state.blocked_since = None
         for topic in self.settings.topics.inputs:
             tp = TopicPartition(topic, state.number)
             if topic in state.offsets:
@@ -256,10 +342,10 @@ class Router:
                 for workspace in sorted(state.engine.workspaces)
             ]
             if ticks:
-                await self._commit(state, {}, ticks)
+                await self._commit(state, (), ticks)
 
     async def _commit(
-        self, state: _Partition, records: dict[str, list[Any]], ticks: Sequence[InputEvent]
+        self, state: _Partition, pending: Sequence[_Pending], ticks: Sequence[InputEvent]
     ) -> None:
         """Route one batch of a partition and write everything it caused in one transaction."""
         topics = self.settings.topics
@@ -267,7 +353,16 @@ class Router:
         decisions: list[tuple[bytes, bytes]] = []  # (key, value) for the assignments topic
         dead: list[tuple[str, Any, str]] = []
         made: list[OutputEvent] = []
-        for topic, record, event in self._merge(records, ticks, dead):
+        offsets = dict(state.offsets)
+        inputs: list[InputEvent] = []
+        for item in pending:
+            offsets[item.topic] = item.record.offset + 1
+            if item.event is None:
+                dead.append((item.topic, item.record, item.error))
+            else:
+                inputs.append(item.event)
+        inputs.extend(ticks)
+        for event in inputs:
             key = (event.workspace, event.id)
             if key in state.seen:
                 state.duplicates += 1
@@ -279,9 +374,7 @@ class Router:
             workspace = event.workspace.encode()
             decisions.extend((workspace, value) for value in encoded)
             made.extend(outputs)
-        offsets = dict(state.offsets)
-        for topic, batch in records.items():
-            offsets[topic] = batch[-1].offset + 1
+        moved = {topic for topic in offsets if offsets[topic] != state.offsets.get(topic)}
         producer = state.producer
         assert producer is not None
         try:
@@ -306,13 +399,13 @@ class Router:
                     topics.journal, value=encode_batch(offsets, entries, len(dead)),
                     partition=state.number,
                 )
-                if records:
+                if moved:
                     await producer.send_offsets_to_transaction(
-                        {TopicPartition(t, state.number): OffsetAndMetadata(o, "")
-                         for t, o in offsets.items() if t in records},
+                        {TopicPartition(t, state.number): OffsetAndMetadata(offsets[t], "")
+                         for t in sorted(moved)},
                         self.settings.group,
                     )
-                await asyncio.gather(*pending)
+                await asyncio.gather(*pending)  # type: ignore[call-overload]
                 written = await journal
         except ProducerFenced:
             _log.warning("partition.fenced", partition=state.number)
@@ -329,45 +422,6 @@ class Router:
         state.deadletters += len(dead)
         if made and self.on_outputs is not None:
             self.on_outputs(made)
-
-    def _merge(
-        self,
-        records: dict[str, list[Any]],
-        ticks: Sequence[InputEvent],
-        dead: list[tuple[str, Any, str]],
-    ) -> list[tuple[str, Any, InputEvent]]:
-        """Decode a partition's records and merge the input topics by event time.
-
-        Each topic keeps its own order; across topics the head with the
-        earliest ``at`` goes first (ties: experts, tasks, work). Records that
-        are not valid events, or that sit in the wrong partition for their
-        workspace, become dead letters.
-        """
-        assert self._consumer is not None
-        streams: list[list[tuple[int, int, int, str, Any, InputEvent]]] = []
-        for rank, topic in enumerate(self.settings.topics.inputs):
-            decoded = []
-            for record in records.get(topic, ()):
-                try:
-                    event = decode_input(record.value)
-                except InvalidEvent as exc:
-                    dead.append((topic, record, exc.reason))
-                    continue
-                partitions = len(self._consumer.partitions_for_topic(topic) or ()) or 1
-                expected = partition_for(event.workspace, partitions)
-                if record.key != event.workspace.encode() or expected != record.partition:
-                    dead.append((topic, record, (
-                        f"record key must be the workspace {event.workspace!r} "
-                        f"(partition {expected}); got key {record.key!r} in partition "
-                        f"{record.partition}"
-                    )))
-                    continue
-                decoded.append((to_micros(event.at), rank, record.offset, topic, record, event))
-            streams.append(decoded)
-        merged = [(topic, record, event) for _, _, _, topic, record, event in
-                  heapq.merge(*streams, key=lambda item: (item[0], item[1], item[2]))]
-        merged.extend(("", None, tick) for tick in ticks)
-        return merged
 
     async def _reset(self, state: _Partition) -> None:
         """After a failed transaction: forget the uncommitted work, fold the journal again."""
