@@ -33,14 +33,17 @@ def _credentials(settings: KafkaSettings) -> Any:
     ssl_context = None
     if security.protocol in ("SSL", "SASL_SSL"):
         ssl_context = create_ssl_context(
-            cafile=security.ssl_cafile, certfile=security.ssl_certfile,
+            cafile=security.ssl_cafile,
+            certfile=security.ssl_certfile,
             keyfile=security.ssl_keyfile,
         )
     if security.protocol.startswith("SASL"):
         kind = faust.SASLCredentials
         return kind(
-            username=security.sasl_username, password=security.sasl_password,
-            ssl_context=ssl_context, mechanism=security.sasl_mechanism,
+            username=security.sasl_username,
+            password=security.sasl_password,
+            ssl_context=ssl_context,
+            mechanism=security.sasl_mechanism,
         )
     if ssl_context is not None:
         return faust.SSLCredentials(ssl_context)
@@ -85,9 +88,7 @@ def make_app(
     return app
 
 
-def run_worker(
-    settings: KafkaSettings, policy: Policy, *, web_host: str, web_port: int
-) -> None:
+def run_worker(settings: KafkaSettings, policy: Policy, *, web_host: str, web_port: int) -> None:
     """Run a worker in the foreground until SIGTERM or SIGINT."""
     app = make_app(settings, policy, web_host=web_host, web_port=web_port)
     worker = faust.Worker(app, loglevel="WARNING", quiet=True, redirect_stdouts=False)

@@ -268,7 +268,9 @@ def _probe(value: bytes) -> tuple[str, str]:
 
 async def _partitions(settings: KafkaSettings, topic: str) -> list[int]:
     """The partition numbers of a topic, or LogError if there is no such topic."""
-    admin = AIOKafkaAdminClient(client_id=f"{settings.client_id}-admin", **settings.client_options())
+    admin = AIOKafkaAdminClient(
+        client_id=f"{settings.client_id}-admin", **settings.client_options()
+    )
     await admin.start()
     try:
         (described,) = await admin.describe_topics([topic])

@@ -46,7 +46,6 @@ __all__ = ["Router"]
 _log = structlog.get_logger("triage.worker")
 
 
-
 @dataclass
 class _Partition:
     """What a worker holds for one partition: a fold of its journal, and more."""
@@ -268,7 +267,7 @@ class Router:
                 state.producer = await self._producer(number)
                 await self._catch_up(state)
                 self.owned[number] = state
-                self._seek(state)
+                await self._seek(state)
             for state in self.parked.values():
                 await self._close_producer(state)
             _log.info("partitions.assigned", partitions=sorted(self.owned))
@@ -309,10 +308,16 @@ class Router:
                 state.fold(record.value, record.offset)
                 folded += 1
         state.journal_next = max(state.journal_next, await reader.position(tp))
-        _log.info("partition.recovered", partition=state.number, batches=folded,
-                  events=len(state.seen), offsets=state.offsets)
+        _log.info(
+            "partition.recovered",
+            partition=state.number,
+            batches=folded,
+            events=len(state.seen),
+            offsets=state.offsets,
+        )
 
-    def _seek(self, state: _Partition) -> None:
+    async def _seek(self, state: _Partition) -> None:
+        """Move the inputs to where the journal says this partition stopped."""
         assert self._consumer is not None
         state.buffers.clear()
         state.blocked_since = None
@@ -321,7 +326,7 @@ class Router:
             if topic in state.offsets:
                 self._consumer.seek(tp, state.offsets[topic])
             else:
-                self._consumer.seek_to_beginning(tp)
+                await self._consumer.seek_to_beginning(tp)
 
     # --- routing -------------------------------------------------------------------
 
@@ -380,29 +385,37 @@ class Router:
         try:
             async with producer.transaction():
                 pending = [
-                    await producer.send(topics.assignments, value=value, key=key,
-                                        partition=state.number)
+                    await producer.send(
+                        topics.assignments, value=value, key=key, partition=state.number
+                    )
                     for key, value in decisions
                 ]
                 for topic, record, error in dead:
-                    pending.append(await producer.send(
-                        topics.deadletter, value=record.value, key=record.key,
-                        partition=state.number,
-                        headers=[
-                            ("triage.error", error.encode()),
-                            ("triage.source.topic", topic.encode()),
-                            ("triage.source.partition", str(record.partition).encode()),
-                            ("triage.source.offset", str(record.offset).encode()),
-                        ],
-                    ))
+                    pending.append(
+                        await producer.send(
+                            topics.deadletter,
+                            value=record.value,
+                            key=record.key,
+                            partition=state.number,
+                            headers=[
+                                ("triage.error", error.encode()),
+                                ("triage.source.topic", topic.encode()),
+                                ("triage.source.partition", str(record.partition).encode()),
+                                ("triage.source.offset", str(record.offset).encode()),
+                            ],
+                        )
+                    )
                 journal = await producer.send(
-                    topics.journal, value=encode_batch(offsets, entries, len(dead)),
+                    topics.journal,
+                    value=encode_batch(offsets, entries, len(dead)),
                     partition=state.number,
                 )
                 if moved:
                     await producer.send_offsets_to_transaction(
-                        {TopicPartition(t, state.number): OffsetAndMetadata(offsets[t], "")
-                         for t in sorted(moved)},
+                        {
+                            TopicPartition(t, state.number): OffsetAndMetadata(offsets[t], "")
+                            for t in sorted(moved)
+                        },
                         self.settings.group,
                     )
                 await asyncio.gather(*pending)  # type: ignore[call-overload]
@@ -430,7 +443,7 @@ class Router:
         fresh.producer = await self._producer(state.number)
         await self._catch_up(fresh)
         self.owned[state.number] = fresh
-        self._seek(fresh)
+        await self._seek(fresh)
 
     # --- status ----------------------------------------------------------------------
 

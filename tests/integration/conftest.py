@@ -39,7 +39,9 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session", params=VERSIONS)
-def broker(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def broker(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Any]:
     """A running single-node KRaft broker on 127.0.0.1."""
     data = tmp_path_factory.mktemp(f"kafka-{request.param}")
     running = kafka_broker.Broker(request.param, data_dir=data).start()
@@ -71,7 +73,11 @@ class Cluster:
 
     def triage(self, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
         result = subprocess.run(
-            [TRIAGE, *args], env=self.env, input=stdin, capture_output=True, timeout=300,
+            [TRIAGE, *args],
+            env=self.env,
+            input=stdin,
+            capture_output=True,
+            timeout=300,
             check=False,
         )
         if result.returncode != 0:
@@ -86,7 +92,9 @@ class Cluster:
         log = (self.tmp / f"{name}.log").open("ab")
         process = subprocess.Popen(
             [TRIAGE, "worker", "--client-id", name, "--web-port", str(port)],
-            env=self.env, stdout=log, stderr=subprocess.STDOUT,
+            env=self.env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
         )
         self.workers.append(process)
         self.ports[process.pid] = port
@@ -123,8 +131,15 @@ class Cluster:
                 process.wait()
 
 
-_INPUT_TYPES = (b'"expert.', b'"task.created"', b'"task.cancelled"', b'"task.declined"',
-                b'"task.submitted"', b'"task.reviewed"', b'"clock.tick"')
+_INPUT_TYPES = (
+    b'"expert.',
+    b'"task.created"',
+    b'"task.cancelled"',
+    b'"task.declined"',
+    b'"task.submitted"',
+    b'"task.reviewed"',
+    b'"clock.tick"',
+)
 
 
 def _is_input(line: bytes) -> bool:
