@@ -24,11 +24,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import msgspec  # noqa: E402
+import msgspec
 
-from events import InputEvent, encode  # noqa: E402
-from router import Engine  # noqa: E402
-from triage._simulation import Scenario, simulate  # noqa: E402
+from events import InputEvent, encode
+from router import Engine
+from triage._simulation import Scenario, simulate
 
 TRIAGE = str(Path(sys.executable).parent / "triage")
 

@@ -68,7 +68,7 @@ def make_app(
     )
     router = Router(settings, policy)
 
-    @app.task
+    @app.task  # type: ignore[untyped-decorator]  # Faust's decorators are not typed
     async def route() -> None:
         # Faust cancels this task on shutdown; the router then leaves cleanly.
         await router.start()

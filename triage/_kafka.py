@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from collections.abc import AsyncIterator, Iterable, Iterator
+import contextlib
+from collections.abc import AsyncGenerator, Iterable, Iterator
 from typing import Any, BinaryIO, Final
 
 import msgspec
@@ -21,13 +22,14 @@ from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.partitioner import murmur2
 
 from events import InputEvent, InvalidEvent, LogError, decode_event, decode_input, encode
+from projections import Projections
 
 from ._settings import KafkaSettings
 
 __all__ = [
     "JournalBatch",
-    "Publisher",
     "Published",
+    "Publisher",
     "create_topics",
     "dump_kafka",
     "partition_for",
@@ -94,7 +96,7 @@ def decode_batch(raw: bytes) -> JournalBatch:
 
 def partition_for(workspace: str, partitions: int) -> int:
     """The partition of a workspace: Kafka's default partitioner on its UTF-8 key."""
-    return (murmur2(workspace.encode()) & 0x7FFFFFFF) % partitions
+    return int(murmur2(workspace.encode()) & 0x7FFFFFFF) % partitions
 
 
 def topic_for(settings: KafkaSettings, event_type: str) -> str:
@@ -130,10 +132,8 @@ async def _create_topics(settings: KafkaSettings) -> list[str]:
         ]
         lines = [f"exists {name}" for name in settings.topics.all if name in existing]
         if wanted:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):  # another worker won the race
                 await admin.create_topics(wanted)
-            except TopicAlreadyExistsError:  # another worker won the race: fine
-                pass
             lines += [f"created {t.name} ({settings.partitions} partitions)" for t in wanted]
         await _wait_for_topics(admin, settings.topics.all)
         return sorted(lines, key=lambda line: line.split()[-1])
@@ -284,7 +284,7 @@ async def _partitions(settings: KafkaSettings, topic: str) -> list[int]:
 
 async def _read_to_end(
     settings: KafkaSettings, topic: str, *, follow: bool = False, from_beginning: bool = True
-) -> AsyncIterator[Any]:
+) -> AsyncGenerator[Any, None]:
     """Records of every partition of a topic, committed ones only, up to the end."""
     consumer = AIOKafkaConsumer(
         client_id=f"{settings.client_id}-reader",
@@ -373,8 +373,6 @@ async def _dead_letters(settings: KafkaSettings) -> list[bytes]:
 
 def report_kafka(settings: KafkaSettings) -> Any:
     """The projections folded from the journal and the dead letters on Kafka."""
-    from projections import Projections
-
     folded = Projections()
     for _, batch in read_journal(settings):
         for entry, outputs in batch.entries:
@@ -398,7 +396,5 @@ def tail_assignments(
             out.write(record.value + b"\n")
             out.flush()
 
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())
-    except KeyboardInterrupt:
-        pass

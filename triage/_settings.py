@@ -36,7 +36,8 @@ class Security(msgspec.Struct, frozen=True, kw_only=True):
         """Keyword arguments for aiokafka clients."""
         options: dict[str, Any] = {"security_protocol": self.protocol}
         if self.protocol in ("SSL", "SASL_SSL"):
-            from aiokafka.helpers import create_ssl_context
+            # aiokafka comes with the optional 'kafka' extra: import it only when used.
+            from aiokafka.helpers import create_ssl_context  # noqa: PLC0415
 
             context = create_ssl_context(
                 cafile=self.ssl_cafile, certfile=self.ssl_certfile, keyfile=self.ssl_keyfile

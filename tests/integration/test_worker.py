@@ -144,7 +144,10 @@ def test_worker_routes_as_the_embedded_log_does(cluster: Cluster) -> None:
 
 
 def test_bad_records_become_dead_letters_and_nothing_stops(cluster: Cluster) -> None:
-    bad = b'{"type":"task.created"\nnot json\n{"type":"task.exploded","id":"x","at":"2026-11-02T09:00:00Z","workspace":"acme-llm"}\n'
+    bad = (
+        b'{"type":"task.created"\nnot json\n'
+        b'{"type":"task.exploded","id":"x","at":"2026-11-02T09:00:00Z","workspace":"acme-llm"}\n'
+    )
     cluster.publish(bad, "--raw", "--topic", cluster.env["TRIAGE_TOPIC_PREFIX"] + "tasks")
     good = [decode_input(line) for line in QUICKSTART.read_bytes().splitlines()]
     misplaced = encode(msgspec.structs.replace(good[6], id="t-misplaced"))
