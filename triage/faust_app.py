@@ -12,6 +12,7 @@ import os
 from events import ConfigError
 
 from ._app import make_app
+from ._logging import configure_logging
 from ._settings import KafkaSettings, Topics, parse_broker
 
 __all__ = ["app"]
@@ -19,6 +20,10 @@ __all__ = ["app"]
 if "TRIAGE_BROKER" not in os.environ:
     raise ConfigError("set TRIAGE_BROKER (kafka://HOST:PORT) to run the Faust app")
 
+configure_logging(
+    os.environ.get("TRIAGE_LOG_LEVEL", "info"),
+    os.environ.get("TRIAGE_LOG_FORMAT", "json"),  # type: ignore[arg-type]
+)
 app = make_app(
     KafkaSettings(
         bootstrap=parse_broker(os.environ["TRIAGE_BROKER"]),

@@ -6,6 +6,7 @@ import asyncio
 import json
 import random
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -237,3 +238,54 @@ def test_broker_stop_and_restart_mid_stream(cluster: Cluster) -> None:
     cluster.publish(jsonl(events[half:]))
     wait_until(lambda: cluster.processed() == len(events), 240, f"{len(events)} inputs")
     check_journal(cluster, events, published_first=False)
+
+
+def test_ticks_end_leases_with_no_traffic(cluster: Cluster, tmp_path: Path) -> None:
+    policy = tmp_path / "policy.toml"
+    policy.write_text("lease_factor = 0.01\nlease_min_minutes = 1\n")
+    cluster.env["TRIAGE_POLICY"] = str(policy)
+    cluster.env["TRIAGE_TICK_SECONDS"] = "1"
+    at = datetime.now(UTC) - timedelta(minutes=5)
+    stamp = at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    lines = [
+        {
+            "type": "expert.profile",
+            "id": "p",
+            "at": stamp,
+            "workspace": "live",
+            "expert": "ana",
+            "domains": {"stem": 3},
+            "languages": {"en": "C1"},
+            "education": "master",
+            "weekly_hours": 20,
+        },
+        {
+            "type": "expert.status",
+            "id": "s",
+            "at": stamp,
+            "workspace": "live",
+            "expert": "ana",
+            "status": "available",
+        },
+        {
+            "type": "task.created",
+            "id": "t",
+            "at": stamp,
+            "workspace": "live",
+            "task": "w-1",
+            "kind": "write",
+            "domain": "stem",
+            "language": "en",
+            "minutes": 30,
+        },
+    ]
+    cluster.publish(b"".join(json.dumps(line).encode() + b"\n" for line in lines))
+    cluster.start_worker("ticking")
+
+    def expired() -> bool:
+        dump = cluster.triage("dump").stdout
+        return b'"reason":"expired"' in dump
+
+    wait_until(expired, 90, "a tick to end the lease")
+    requeued = [json.loads(line) for line in journal_lines(cluster) if b'"expired"' in line]
+    assert requeued[0]["cause"].startswith("tick:") and requeued[0]["task"] == "w-1"
