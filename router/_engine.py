@@ -82,8 +82,18 @@ class _Step:
         self.tasks: list[Task] = []
         self.experts: dict[str, Expert] = {}
 
-    def next_id(self) -> str:
-        return output_id(self.cause.id, len(self.outputs) + 1)
+    def emit(self, kind: type[OutputEvent], **fields: Any) -> None:
+        """Write an output of this step: its id, time and workspace come from the cause."""
+        cause = self.cause
+        self.outputs.append(
+            kind(
+                output_id(cause.id, len(self.outputs) + 1),
+                cause.at,
+                cause.workspace,
+                cause=cause.id,
+                **fields,
+            )
+        )
 
 
 class _Cursor:
@@ -279,11 +289,7 @@ class Engine:
             task.state = COMPLETED
             task.tried = None
             step.ws.dequeue(task)
-            step.outputs.append(
-                TaskCompleted(
-                    step.next_id(), event.at, event.workspace, cause=event.id, task=task.task
-                )
-            )
+            step.emit(TaskCompleted, task=task.task)
 
     def _on_reviewed(self, step: _Step, event: TaskReviewed) -> None:
         ws = step.ws
@@ -313,17 +319,7 @@ class Engine:
     # --- helpers of the handlers ---------------------------------------------------
 
     def _reject(self, step: _Step, reason: str) -> None:
-        cause = step.cause
-        step.outputs.append(
-            EventRejected(
-                step.next_id(),
-                cause.at,
-                cause.workspace,
-                cause=cause.id,
-                event=cause.id,
-                reason=reason,
-            )
-        )
+        step.emit(EventRejected, event=step.cause.id, reason=reason)
 
     def _live_expert(self, step: _Step, expert_id: str) -> Expert | None:
         expert = step.ws.experts.get(expert_id)
@@ -379,17 +375,11 @@ class Engine:
     def _end(self, step: _Step, task: Task, expert: Expert, reason: RequeueReason) -> None:
         """An assignment ends without a submission: ``task.requeued``."""
         self._close(step, task, expert, give_back=True)
-        cause = step.cause
-        step.outputs.append(
-            TaskRequeued(
-                step.next_id(),
-                cause.at,
-                cause.workspace,
-                cause=cause.id,
-                task=task.task,
-                expert=expert.expert,
-                reason=reason,
-            )
+        step.emit(
+            TaskRequeued,
+            task=task.task,
+            expert=expert.expert,
+            reason=reason,
         )
         if reason != "cancelled" and task.taken() < task.judgements:
             step.ws.enqueue(task)
@@ -616,20 +606,14 @@ class Engine:
         expert.last_assigned = now
         ws.refresh_idle(expert)
         ws.lease(until, task.task, expert.expert)
-        cause = step.cause
-        step.outputs.append(
-            TaskAssigned(
-                step.next_id(),
-                cause.at,
-                cause.workspace,
-                cause=cause.id,
-                task=task.task,
-                expert=expert.expert,
-                attempt=task.attempts,
-                lease_until=from_micros(until),
-                score=round(score.total, 4),
-                reasons=reasons,
-            )
+        step.emit(
+            TaskAssigned,
+            task=task.task,
+            expert=expert.expert,
+            attempt=task.attempts,
+            lease_until=from_micros(until),
+            score=round(score.total, 4),
+            reasons=reasons,
         )
 
     def _reasons(
@@ -666,16 +650,10 @@ class Engine:
         if task.unroutable or self._could_anyone(step.ws, task):
             return
         task.unroutable = True
-        cause = step.cause
-        step.outputs.append(
-            TaskUnroutable(
-                step.next_id(),
-                cause.at,
-                cause.workspace,
-                cause=cause.id,
-                task=task.task,
-                reason=self._gap(step.ws, task),
-            )
+        step.emit(
+            TaskUnroutable,
+            task=task.task,
+            reason=self._gap(step.ws, task),
         )
 
     def _gap(self, ws: Workspace, task: Task) -> str:
