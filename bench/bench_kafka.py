@@ -51,6 +51,10 @@ from triage._simulation import Scenario, simulate
 TRIAGE = str(Path(sys.executable).parent / "triage")
 
 
+def say(message: str) -> None:
+    print(f"[bench] {message}", file=sys.stderr, flush=True)
+
+
 def stream(count: int) -> list[InputEvent]:
     """The simulated month, over as many workspaces as it takes to reach ``count``."""
     engine = Engine()
@@ -302,6 +306,7 @@ def main() -> None:
             await publish(settings, events)
 
         asyncio.run(prepare())
+        say(f"published {len(events)} events")
         relay_source = KafkaSettings(bootstrap=broker.bootstrap, topics=Topics("bench.pt-"))
         asyncio.run(publish(relay_source, events))
         plain = asyncio.run(
@@ -316,8 +321,10 @@ def main() -> None:
                 ),
             )
         )
+        say(f"passthrough {plain:.0f}/s")
         port = kafka_broker._bind(0)
         routed = throughput(settings, len(events), port, log)
+        say(f"worker {routed:.0f}/s")
 
         worker = start_worker(lat_settings, port, log)
         try:
@@ -329,6 +336,7 @@ def main() -> None:
         finally:
             worker.terminate()
             worker.wait(timeout=30)
+        say(f"worker latency over {len(routed_ms)} decisions")
         plain_ms = asyncio.run(latency_passthrough(lat_settings, paced_events, args.rate))
     result = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),

@@ -41,7 +41,32 @@ from ._embedded import log_decisions
 from ._kafka import _create_topics, decode_batch, encode_batch, partition_for
 from ._settings import KafkaSettings
 
-__all__ = ["Router"]
+__all__ = ["Router", "journal_records"]
+
+_RECORD_BYTES = 512 * 1024  # well under the brokers' default message.max.bytes (1 MiB)
+
+
+def journal_records(
+    offsets: dict[str, int], entries: list[tuple[bytes, list[bytes]]], deadletters: int
+) -> list[bytes]:
+    """A batch as journal records of at most about 512 KiB each.
+
+    All records of a batch are written in one transaction, so each may carry
+    the batch's final positions: recovery sees all of them or none.
+    """
+    records: list[bytes] = []
+    chunk: list[tuple[bytes, list[bytes]]] = []
+    size = 0
+    for entry in entries:
+        weight = len(entry[0]) + sum(len(o) + 1 for o in entry[1]) + 8
+        if chunk and size + weight > _RECORD_BYTES:
+            records.append(encode_batch(offsets, chunk, 0))
+            chunk, size = [], 0
+        chunk.append(entry)
+        size += weight
+    records.append(encode_batch(offsets, chunk, deadletters))
+    return records
+
 
 _log = structlog.get_logger("triage.worker")
 
@@ -405,11 +430,11 @@ class Router:
                             ],
                         )
                     )
-                journal = await producer.send(
-                    topics.journal,
-                    value=encode_batch(offsets, entries, len(dead)),
-                    partition=state.number,
-                )
+                journal = None
+                for value in journal_records(offsets, entries, len(dead)):
+                    journal = await producer.send(
+                        topics.journal, value=value, partition=state.number
+                    )
                 if moved:
                     await producer.send_offsets_to_transaction(
                         {
@@ -419,6 +444,7 @@ class Router:
                         self.settings.group,
                     )
                 await asyncio.gather(*pending)  # type: ignore[call-overload]
+                assert journal is not None
                 written = await journal
         except ProducerFenced:
             _log.warning("partition.fenced", partition=state.number)

@@ -1,0 +1,32 @@
+"""Journal records of the Kafka runtime: framing and size, without a broker."""
+
+from __future__ import annotations
+
+from triage._kafka import decode_batch, encode_batch, partition_for
+from triage._worker import journal_records
+
+
+def test_a_batch_round_trips() -> None:
+    entries = [(b'{"type":"clock.tick","id":"k","at":"2026-11-02T09:00:00Z","workspace":"w"}', [])]
+    batch = decode_batch(encode_batch({"triage.tasks": 7}, entries, 2))
+    assert batch.offsets == {"triage.tasks": 7} and batch.deadletters == 2
+    assert [(bytes(e), [bytes(o) for o in outs]) for e, outs in batch.entries] == entries
+
+
+def test_big_batches_split_into_records_under_the_broker_limit() -> None:
+    entry = b'{"type":"clock.tick","id":"%d","at":"2026-11-02T09:00:00Z","workspace":"w"}'
+    output = b'{"type":"task.completed","id":"x/1","cause":"x","task":"' + b"t" * 900 + b'"}'
+    entries = [(entry % n, [output] * 3) for n in range(2_000)]
+    records = journal_records({"triage.tasks": 2_000}, entries, 5)
+    assert len(records) > 1
+    assert all(len(r) <= 600 * 1024 for r in records)
+    batches = [decode_batch(r) for r in records]
+    assert [bytes(e) for b in batches for e, _ in b.entries] == [e for e, _ in entries]
+    assert all(b.offsets == {"triage.tasks": 2_000} for b in batches)
+    assert sum(b.deadletters for b in batches) == 5
+
+
+def test_workspaces_spread_over_partitions_by_their_key() -> None:
+    # murmur2 of the UTF-8 key (aiokafka's, which equals the Java client's)
+    assert {partition_for(f"project-{n}", 4) for n in range(50)} == {0, 1, 2, 3}
+    assert all(0 <= partition_for(f"w{n}", 7) < 7 for n in range(100))
