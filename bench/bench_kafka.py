@@ -224,7 +224,7 @@ async def paced(
             sent[(event.workspace, event.id)] = time.perf_counter()
             topic = topic_for(settings, str(event.__struct_config__.tag))
             if not follow_decisions:
-                topic = f"{settings.topics.prefix}lat-in"
+                topic = f"{settings.topics.prefix}lat-tasks"
             await producer.send(topic, value=encode(event), key=event.workspace.encode())
         await asyncio.sleep(3)
     finally:
@@ -235,7 +235,8 @@ async def paced(
 
 
 async def pace_passthrough(settings: KafkaSettings, stop: asyncio.Event) -> None:
-    source, sink = f"{settings.topics.prefix}lat-in", f"{settings.topics.prefix}lat-out"
+    source = f"{settings.topics.prefix}lat-tasks"
+    sink = f"{settings.topics.prefix}lat-assignments"
     consumer = AIOKafkaConsumer(
         source,
         bootstrap_servers=settings.bootstrap,
@@ -269,7 +270,9 @@ async def latency_passthrough(
     relay = asyncio.create_task(pace_passthrough(settings, stop))
     await asyncio.sleep(2)
     try:
-        return await paced(settings, events, rate, f"{settings.topics.prefix}lat-out", False)
+        return await paced(
+            settings, events, rate, f"{settings.topics.prefix}lat-assignments", False
+        )
     finally:
         stop.set()
         await relay
@@ -336,7 +339,10 @@ def main() -> None:
         finally:
             worker.terminate()
             worker.wait(timeout=30)
-        say(f"worker latency over {len(routed_ms)} decisions")
+        say(
+            f"worker latency p50 {percentile(routed_ms, 0.5):.1f} ms, "
+            f"p99 {percentile(routed_ms, 0.99):.1f} ms over {len(routed_ms)} decisions"
+        )
         plain_ms = asyncio.run(latency_passthrough(lat_settings, paced_events, args.rate))
     result = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
