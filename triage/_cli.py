@@ -552,3 +552,10 @@ def main() -> None:
     except BrokenPipeError:
         sys.stderr.close()
         sys.exit(0)
+    except Exception as exc:
+        # Kafka client errors (unreachable broker, refused credentials) are the
+        # user's to fix, not bugs: one line, like every other error.
+        if type(exc).__module__.split(".")[0] != "aiokafka":
+            raise
+        click.echo(f"triage: error: kafka: {exc}", err=True)
+        sys.exit(1)

@@ -49,6 +49,9 @@ _MARKER = ".complete"
 _PathArg = str | os.PathLike | None
 
 
+_SECRET = "triage-secret"  # password of the test users and the test key store
+
+
 class BrokerError(RuntimeError):
     """Fetching, starting or stopping the broker failed."""
 
@@ -193,10 +196,17 @@ class Broker:
     """
 
     def __init__(self, version: str = DEFAULT_VERSION, port: int = 0,
-                 data_dir: _PathArg = None, log_dir: _PathArg = None):
+                 data_dir: _PathArg = None, log_dir: _PathArg = None, secure: bool = False):
         self.version = _check(version)
         self.port = port or _bind()
         self.controller_port = _bind()
+        # secure: also SASL_PLAINTEXT, SSL and SASL_SSL listeners (PLAIN and
+        # SCRAM users triage/triage-secret, a self-signed certificate for
+        # 127.0.0.1 whose PEM is ca_file), to test clients of secured clusters.
+        self.secure = secure
+        self.sasl_port = _bind() if secure else 0
+        self.ssl_port = _bind() if secure else 0
+        self.sasl_ssl_port = _bind() if secure else 0
         self._tmp = None if data_dir and log_dir else Path(tempfile.mkdtemp(prefix="triage-kafka-"))
         self.data_dir = Path(data_dir) if data_dir else self._tmp / "data"
         self.log_dir = Path(log_dir) if log_dir else self._tmp / "logs"
@@ -207,6 +217,44 @@ class Broker:
     def bootstrap(self) -> str:
         """The ``bootstrap.servers`` value for clients: ``127.0.0.1:PORT``."""
         return f"127.0.0.1:{self.port}"
+
+    @property
+    def ca_file(self) -> Path:
+        """PEM of the broker's self-signed certificate (secure brokers only)."""
+        return self.log_dir / "ca.pem"
+
+    def bootstrap_for(self, protocol: str) -> str:
+        """Bootstrap servers of the listener for a security protocol."""
+        port = {"PLAINTEXT": self.port, "SASL_PLAINTEXT": self.sasl_port,
+                "SSL": self.ssl_port, "SASL_SSL": self.sasl_ssl_port}[protocol]
+        return f"127.0.0.1:{port}"
+
+    def _certificate(self) -> dict[str, str]:
+        """A self-signed key pair for 127.0.0.1, made with the JDK's keytool."""
+        store = self.log_dir / "broker.p12"
+        if not store.exists():
+            keytool = shutil.which("keytool") or "keytool"
+            subprocess.run([keytool, "-genkeypair", "-alias", "broker", "-keyalg", "RSA",
+                            "-keysize", "2048", "-validity", "3650", "-dname", "CN=127.0.0.1",
+                            "-ext", "SAN=ip:127.0.0.1,dns:localhost", "-keystore", str(store),
+                            "-storetype", "PKCS12", "-storepass", _SECRET, "-keypass", _SECRET],
+                           check=True, capture_output=True)
+            subprocess.run([keytool, "-exportcert", "-alias", "broker", "-rfc", "-keystore",
+                            str(store), "-storepass", _SECRET, "-file", str(self.ca_file)],
+                           check=True, capture_output=True)
+        plain = ('org.apache.kafka.common.security.plain.PlainLoginModule required '
+                 f'username="triage" password="{_SECRET}" user_triage="{_SECRET}";')
+        scram = "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+        props = {
+            "ssl.keystore.location": str(store), "ssl.keystore.type": "PKCS12",
+            "ssl.keystore.password": _SECRET, "ssl.key.password": _SECRET,
+            "sasl.enabled.mechanisms": "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
+        }
+        for name in ("sasl_plaintext", "sasl_ssl"):
+            props[f"listener.name.{name}.plain.sasl.jaas.config"] = plain
+            props[f"listener.name.{name}.scram-sha-256.sasl.jaas.config"] = scram
+            props[f"listener.name.{name}.scram-sha-512.sasl.jaas.config"] = scram
+        return props
 
     def _write_config(self) -> Path:
         p, c = self.port, self.controller_port
@@ -241,6 +289,14 @@ class Broker:
         }
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
+        if self.secure:
+            extra = (f"SASL_PLAINTEXT://127.0.0.1:{self.sasl_port},SSL://127.0.0.1:{self.ssl_port},"
+                     f"SASL_SSL://127.0.0.1:{self.sasl_ssl_port}")
+            props["listeners"] += "," + extra
+            props["advertised.listeners"] += "," + extra
+            props["listener.security.protocol.map"] += (
+                ",SASL_PLAINTEXT:SASL_PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL")
+            props.update(self._certificate())
         (self.log_dir / "log4j.properties").write_text(_LOG4J1)
         (self.log_dir / "log4j2.properties").write_text(_LOG4J2)
         path = self.log_dir / "server.properties"
@@ -277,8 +333,12 @@ class Broker:
         meta = self.data_dir / "meta.properties"
         with open(self.log_file, "ab") as out:
             if not meta.exists():
+                scram = []
+                if self.secure:  # SCRAM users live in the metadata log: add them at format
+                    for mechanism in ("SCRAM-SHA-256", "SCRAM-SHA-512"):
+                        scram += ["--add-scram", f"{mechanism}=[name=triage,password={_SECRET}]"]
                 fmt = self._java(["kafka.tools.StorageTool", "format", "-t", _cluster_id(),
-                                  "-c", str(config), "--ignore-formatted"], out)
+                                  "-c", str(config), "--ignore-formatted", *scram], out)
                 if fmt.wait(timeout) != 0:
                     raise BrokerError(f"formatting {self.data_dir} failed:\n{self.log_tail()}")
             self.proc = self._java(["kafka.Kafka", str(config)], out)
