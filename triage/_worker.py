@@ -142,6 +142,7 @@ class Router:
         self._consumer: AIOKafkaConsumer | None = None
         self._journal_reader: AIOKafkaConsumer | None = None
         self._partitions: dict[tuple[str, int], int] = {}  # murmur2 is slow in Python
+        self._reading = asyncio.Lock()  # one journal reader, shared by catch-ups
         self.started = time.monotonic()
 
     # --- lifecycle -------------------------------------------------------------
@@ -197,11 +198,14 @@ class Router:
                     state = self.owned.get(tp.partition)
                     if state is not None:
                         self._buffer(state, tp.topic, records)
+                work = []
                 for number in sorted(self.owned):
                     state = self.owned[number]
                     ready = await self._drain(state)
                     if ready:
-                        await self._commit(state, ready, ())
+                        work.append(self._commit(state, ready, ()))
+                # Partitions have their own producers: their transactions overlap.
+                await asyncio.gather(*work)
                 await self._tick()
 
     @staticmethod
@@ -346,6 +350,10 @@ class Router:
 
     async def _catch_up(self, state: _Partition) -> None:
         """Fold the journal records of the partition that this state has not seen."""
+        async with self._reading:
+            await self._fold_journal(state)
+
+    async def _fold_journal(self, state: _Partition) -> None:
         reader = self._journal_reader
         assert reader is not None
         tp = TopicPartition(self.settings.topics.journal, state.number)
