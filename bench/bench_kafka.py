@@ -268,7 +268,7 @@ async def latency_passthrough(
 ) -> list[float]:
     stop = asyncio.Event()
     relay = asyncio.create_task(pace_passthrough(settings, stop))
-    await asyncio.sleep(2)
+    await asyncio.sleep(5)
     try:
         return await paced(
             settings, events, rate, f"{settings.topics.prefix}lat-assignments", False
@@ -333,6 +333,7 @@ def main() -> None:
         try:
             while not status(port).get("partitions"):
                 time.sleep(0.2)
+            time.sleep(5)  # past the group's first rebalances, as the passthrough's warm-up
             routed_ms = asyncio.run(
                 paced(lat_settings, paced_events, args.rate, lat_settings.topics.assignments, True)
             )
