@@ -709,13 +709,16 @@ class Engine:
             if pool is None or not pool.queued:
                 continue
             for queue in pool.classes.values():
-                if not queue.tasks:
+                head = queue.head
+                if head is None:
                     continue
                 witness = ws.experts.get(queue.witness) if queue.witness else None
-                if witness is not None and not witness.removed and queue.witness in pool.experts:
-                    head = queue.tasks[0]
-                    if self._could(ws, witness, head):
-                        continue
+                if (
+                    witness is not None
+                    and queue.witness in pool.experts
+                    and self._could(ws, witness, head)
+                ):
+                    continue
                 queue.witness = ""
                 for task in list(queue.tasks):
                     self._check_routable(step, task)

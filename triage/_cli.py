@@ -283,7 +283,7 @@ def run(until_idle: bool, tick: float | None, policy_path: Path | None, log_path
         try:
             done = runtime.run(until_idle=until_idle, tick=tick, stop=stop)
         except KeyboardInterrupt:
-            done = 0
+            done = runtime.done
         counts = journal.counts()
     click.echo(
         f"recovered {recovered}, processed {done}; log holds {counts['inputs']} inputs, "

@@ -56,6 +56,7 @@ class EmbeddedRuntime:
         self.on_outputs = on_outputs
         self.position = 0
         self.recovered = False
+        self.done = 0  # inputs processed by this runtime, kept even if a run is interrupted
 
     def recover(self) -> int:
         """Rebuild the engine from the processed inputs; returns how many were folded."""
@@ -92,6 +93,7 @@ class EmbeddedRuntime:
                 self.on_outputs(outputs)
         self.journal.record(results)
         self.position = rows[-1][0]
+        self.done += len(rows)
         return len(rows)
 
     def run(

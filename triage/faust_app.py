@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 
 from events import ConfigError
+from router import DEFAULT_POLICY
 
 from ._app import make_app
 from ._logging import configure_logging
@@ -34,7 +35,7 @@ app = make_app(
         client_id=os.environ.get("TRIAGE_CLIENT_ID", "triage"),
         tick_seconds=float(os.environ.get("TRIAGE_TICK_SECONDS", "60")),
     ),
-    __import__("router").DEFAULT_POLICY,
+    DEFAULT_POLICY,
     web_host=os.environ.get("TRIAGE_WEB_HOST", "127.0.0.1"),
     web_port=int(os.environ.get("TRIAGE_WEB_PORT", "6066")),
 )
