@@ -14,7 +14,10 @@ Run it with ``triage worker`` or, the usual Faust way, with
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
+import tempfile
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -54,6 +57,11 @@ def make_app(
     settings: KafkaSettings, policy: Policy, *, web_host: str = "127.0.0.1", web_port: int = 6066
 ) -> faust.App:
     """A Faust app whose one task is the router, with /health and /status views."""
+    # Faust wants a data directory (for tables, which Triage does not use);
+    # keep it out of the working directory.
+    owner = str(os.getuid()) if hasattr(os, "getuid") else "user"
+    datadir = Path(tempfile.gettempdir()) / f"triage-faust-{owner}" / settings.client_id
+    datadir.parent.mkdir(parents=True, exist_ok=True)
     app = faust.App(
         f"{settings.group}-app",
         broker=[f"kafka://{host}" for host in settings.bootstrap.split(",")],
@@ -65,6 +73,7 @@ def make_app(
         web_in_thread=False,
         topic_partitions=1,
         topic_replication_factor=settings.replication,
+        datadir=datadir,
     )
     router = Router(settings, policy)
 

@@ -435,6 +435,24 @@ def demo(
     help="How long records of one input topic wait for a lagging other (time-ordered merge).",
 )
 @click.option(
+    "--commit-gap-ms",
+    type=click.IntRange(0, 60_000),
+    default=3,
+    show_default=True,
+    envvar="TRIAGE_COMMIT_GAP_MS",
+    show_envvar=True,
+    help="Pause of a partition between one transaction and its next (lets the last one settle).",
+)
+@click.option(
+    "--retry-backoff-ms",
+    type=click.IntRange(1, 10_000),
+    default=10,
+    show_default=True,
+    envvar="TRIAGE_RETRY_BACKOFF_MS",
+    show_envvar=True,
+    help="Back-off of the transactional producers before they retry a request.",
+)
+@click.option(
     "--web-host",
     default="127.0.0.1",
     show_default=True,
@@ -452,16 +470,7 @@ def demo(
     help="Port of the web views (0: none).",
 )
 @_policy_option
-def worker(
-    tick_seconds: float,
-    batch_max: int,
-    batch_ms: int,
-    merge_wait_ms: int,
-    web_host: str,
-    web_port: int,
-    policy_path: Path | None,
-    **options: Any,
-) -> None:
+def worker(**params: Any) -> None:
     """Route on Kafka: one worker of the consumer group (a Faust app).
 
     Workers split the partitions of the input topics; each workspace is routed
@@ -471,14 +480,34 @@ def worker(
     """
     from ._app import run_worker
 
-    settings = kafka_settings(
-        options,
-        tick_seconds=tick_seconds,
-        batch_max=batch_max,
-        batch_ms=batch_ms,
-        merge_wait_ms=merge_wait_ms,
+    settings, policy, web_host, web_port = worker_config(params)
+    run_worker(settings, policy, web_host=web_host, web_port=web_port)
+
+
+def worker_config(params: dict[str, Any]) -> tuple[Any, Policy, str, int]:
+    """Settings, policy and web address of a worker, from ``triage worker``'s options."""
+    options = dict(params)
+    web_host, web_port = options.pop("web_host"), options.pop("web_port")
+    policy = load_policy(options.pop("policy_path"))
+    worker_keys = (
+        "tick_seconds",
+        "batch_max",
+        "batch_ms",
+        "merge_wait_ms",
+        "commit_gap_ms",
+        "retry_backoff_ms",
     )
-    run_worker(settings, load_policy(policy_path), web_host=web_host, web_port=web_port)
+    extra = {key: options.pop(key) for key in worker_keys}
+    return kafka_settings(options, **extra), policy, web_host, web_port
+
+
+def worker_config_from_environment() -> tuple[Any, Policy, str, int]:
+    """The same, from the TRIAGE_* environment alone (``faust -A triage.faust_app``)."""
+    try:
+        context = worker.make_context("triage.faust_app", [])
+    except click.ClickException as exc:
+        raise ConfigError(exc.format_message()) from None
+    return worker_config(context.params)
 
 
 @cli.command()

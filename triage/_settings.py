@@ -105,6 +105,16 @@ class KafkaSettings(msgspec.Struct, frozen=True, kw_only=True):
     batch_ms: Annotated[int, Meta(ge=0, le=60_000)] = 5
     #: How long to hold back one input topic's records while another lags.
     merge_wait_ms: Annotated[int, Meta(ge=0, le=600_000)] = 500
+    #: Back-off of the transactional producers before a retry. Back-to-back
+    #: transactions of one partition meet "transaction still completing"
+    #: answers (CONCURRENT_TRANSACTIONS, or NOT_ENOUGH_REPLICAS and
+    #: COORDINATOR_NOT_AVAILABLE from the brokers' transaction verification)
+    #: for a few milliseconds; the clients' usual 100 ms would be paid each time.
+    retry_backoff_ms: Annotated[int, Meta(ge=1, le=10_000)] = 10
+    #: Pause of a partition between the end of one transaction and the start
+    #: of its next: long enough for the last one's markers to be written, so
+    #: the next one does not start with a retry (a 20 ms back-off in the client).
+    commit_gap_ms: Annotated[int, Meta(ge=0, le=60_000)] = 3
     security: Security = Security()
 
     @property

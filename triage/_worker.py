@@ -43,6 +43,7 @@ from ._settings import KafkaSettings
 
 __all__ = ["Router", "journal_records"]
 
+_GROUP_OFFSETS_EVERY = 1.0  # seconds
 _RECORD_BYTES = 512 * 1024  # well under the brokers' default message.max.bytes (1 MiB)
 
 
@@ -79,6 +80,8 @@ class _Partition:
     engine: Engine
     seen: set[tuple[str, str]] = field(default_factory=set)
     offsets: dict[str, int] = field(default_factory=dict)  # input topic -> next offset
+    group_offsets: dict[str, int] = field(default_factory=dict)  # what the group has
+    group_offsets_at: float = -1e9  # monotonic time they were last sent
     journal_next: int = 0  # where to read the journal from to catch up
     producer: AIOKafkaProducer | None = None
     last_tick: float = 0.0
@@ -143,6 +146,7 @@ class Router:
         self._journal_reader: AIOKafkaConsumer | None = None
         self._partitions: dict[tuple[str, int], int] = {}  # murmur2 is slow in Python
         self._reading = asyncio.Lock()  # one journal reader, shared by catch-ups
+        self._inflight: dict[int, asyncio.Task[str]] = {}  # partition -> its commit
         self.started = time.monotonic()
 
     # --- lifecycle -------------------------------------------------------------
@@ -177,6 +181,7 @@ class Router:
     async def stop(self) -> None:
         """Leave the group and close every client; committed work is kept."""
         async with self._lock:
+            await self._reap(block=True)
             for state in [*self.owned.values(), *self.parked.values()]:
                 await self._close_producer(state)
             self.owned.clear()
@@ -187,26 +192,83 @@ class Router:
             await self._journal_reader.stop()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Consume, route and commit until ``stop`` is set (or the task is cancelled)."""
+        """Consume, route and commit until ``stop`` is set (or the task is cancelled).
+
+        Each partition commits in a task of its own, so fetching and routing
+        go on while transactions are in flight, and a slow transaction holds
+        up only its own partition. A partition with a commit in flight keeps
+        buffering; its next batch is taken when the commit is done.
+        """
         assert self._consumer is not None
         consumer = self._consumer
         wait_ms = max(1, self.settings.batch_ms)
-        while not stop.is_set():
-            batch = await consumer.getmany(timeout_ms=wait_ms, max_records=self.settings.batch_max)
+        try:
+            while not stop.is_set():
+                batch = await consumer.getmany(
+                    timeout_ms=wait_ms, max_records=self.settings.batch_max
+                )
+                async with self._lock:
+                    await self._reap(block=False)
+                    for tp, records in batch.items():
+                        state = self.owned.get(tp.partition)
+                        if state is not None:
+                            self._buffer(state, tp.topic, records)
+                    for number in sorted(self.owned):
+                        state = self.owned[number]
+                        if number in self._inflight:
+                            continue
+                        ready = await self._drain(state)
+                        if ready:
+                            self._start_commit(state, ready, ())
+                    self._tick()
+        finally:
             async with self._lock:
-                for tp, records in batch.items():
-                    state = self.owned.get(tp.partition)
-                    if state is not None:
-                        self._buffer(state, tp.topic, records)
-                work = []
-                for number in sorted(self.owned):
-                    state = self.owned[number]
-                    ready = await self._drain(state)
-                    if ready:
-                        work.append(self._commit(state, ready, ()))
-                # Partitions have their own producers: their transactions overlap.
-                await asyncio.gather(*work)
-                await self._tick()
+                await self._reap(block=True)
+
+    def _start_commit(
+        self, state: _Partition, pending: Sequence[_Pending], ticks: Sequence[InputEvent]
+    ) -> None:
+        self._inflight[state.number] = asyncio.create_task(self._settle(state, pending, ticks))
+
+    async def _settle(
+        self, state: _Partition, pending: Sequence[_Pending], ticks: Sequence[InputEvent]
+    ) -> str:
+        """Commit, then keep the partition busy for ``commit_gap_ms``.
+
+        Right after a commit the coordinator is still writing its markers; a
+        transaction started then begins with a refused request and a retry.
+        The pause costs less, and the next batch is the larger for it.
+        """
+        outcome = await self._commit(state, pending, ticks)
+        if outcome == "ok" and self.settings.commit_gap_ms:
+            await asyncio.sleep(self.settings.commit_gap_ms / 1000)
+        return outcome
+
+    async def _reap(self, *, block: bool, numbers: set[int] | None = None) -> None:
+        """Settle finished commits (or wait for them): handle fencing and failures.
+
+        A commit that failed has left its partition's engine ahead of what was
+        written, so that state is dropped: a fenced partition is no longer
+        ours; after any other error the partition folds its journal again.
+        Caller holds ``_lock``.
+        """
+        chosen = sorted(self._inflight if numbers is None else numbers & set(self._inflight))
+        if block:
+            await asyncio.gather(*(self._inflight[n] for n in chosen), return_exceptions=True)
+        for number in chosen:
+            task = self._inflight[number]
+            if not task.done():
+                continue
+            del self._inflight[number]
+            outcome = task.result()  # a bug in _commit is raised here, not lost
+            if outcome == "ok":
+                continue
+            state = self.owned.pop(number, None) or self.parked.pop(number, None)
+            if state is None:
+                continue
+            await self._close_producer(state)
+            if outcome == "failed" and block is False:
+                await self._reset(state)
 
     @staticmethod
     async def _send_many(
@@ -270,6 +332,7 @@ class Router:
         taken: list[_Pending] = []
         topics = self.settings.topics.inputs
         limit = self.settings.batch_max
+        delivered: dict[str, bool] = {}  # positions do not move during a drain
         while len(taken) < limit:
             best: _Pending | None = None
             best_key: tuple[int, int] | None = None
@@ -280,7 +343,11 @@ class Router:
                     key = (buffer[0].at, rank)
                     if best_key is None or key < best_key:
                         best, best_key = buffer[0], key
-                elif not await self._delivered(state, topic):
+                    continue
+                done = delivered.get(topic)
+                if done is None:
+                    done = delivered[topic] = await self._delivered(state, topic)
+                if not done:
                     waiting = True
             if best is None:
                 break
@@ -309,6 +376,7 @@ class Router:
     async def revoke(self, numbers: set[int]) -> None:
         """Stop routing these partitions; keep their state in case they come back."""
         async with self._lock:
+            await self._reap(block=True, numbers=numbers)
             for number in sorted(numbers):
                 state = self.owned.pop(number, None)
                 if state is not None:
@@ -337,6 +405,7 @@ class Router:
             enable_idempotence=True,
             acks="all",
             linger_ms=0,
+            retry_backoff_ms=settings.retry_backoff_ms,
             **settings.client_options(),
         )
         await producer.start()  # init_transactions: fences any producer of the former owner
@@ -391,14 +460,14 @@ class Router:
 
     # --- routing -------------------------------------------------------------------
 
-    async def _tick(self) -> None:
+    def _tick(self) -> None:
         interval = self.settings.tick_seconds
         if interval <= 0:
             return
         now = time.monotonic()
         for number in sorted(self.owned):
             state = self.owned[number]
-            if now - state.last_tick < interval:
+            if now - state.last_tick < interval or number in self._inflight:
                 continue
             state.last_tick = now
             at = self.clock()
@@ -408,12 +477,16 @@ class Router:
                 for workspace in sorted(state.engine.workspaces)
             ]
             if ticks:
-                await self._commit(state, (), ticks)
+                self._start_commit(state, (), ticks)
 
     async def _commit(
         self, state: _Partition, pending: Sequence[_Pending], ticks: Sequence[InputEvent]
-    ) -> None:
-        """Route one batch of a partition and write everything it caused in one transaction."""
+    ) -> str:
+        """Route one batch of a partition and write everything it caused in one transaction.
+
+        Returns "ok", "fenced" (another worker owns the partition now) or
+        "failed" (the transaction did not commit).
+        """
         topics = self.settings.topics
         entries: list[tuple[bytes, list[bytes]]] = []
         decisions: list[tuple[bytes, bytes]] = []  # (key, value) for the assignments topic
@@ -440,7 +513,13 @@ class Router:
             workspace = event.workspace.encode()
             decisions.extend((workspace, value) for value in encoded)
             made.extend(outputs)
-        moved = {topic for topic in offsets if offsets[topic] != state.offsets.get(topic)}
+        # The group's offsets are for lag monitoring only (positions are read
+        # from the journal); sending them costs two more round trips, so they
+        # ride along at most once a second.
+        now = time.monotonic()
+        moved: set[str] = set()
+        if now - state.group_offsets_at >= _GROUP_OFFSETS_EVERY:
+            moved = {t for t in offsets if offsets[t] != state.group_offsets.get(t)}
         producer = state.producer
         assert producer is not None
         try:
@@ -481,23 +560,22 @@ class Router:
                 written = await journal
         except ProducerFenced:
             _log.warning("partition.fenced", partition=state.number)
-            self.owned.pop(state.number, None)
-            await self._close_producer(state)
-            return
+            return "fenced"
         except KafkaError as exc:
             _log.error("partition.reset", partition=state.number, error=str(exc))
-            await self._reset(state)
-            return
+            return "failed"
         state.offsets = offsets
+        if moved:
+            state.group_offsets, state.group_offsets_at = offsets, now
         state.journal_next = written.offset + 1
         state.processed += len(entries)
         state.deadletters += len(dead)
         if made and self.on_outputs is not None:
             self.on_outputs(made)
+        return "ok"
 
     async def _reset(self, state: _Partition) -> None:
         """After a failed transaction: forget the uncommitted work, fold the journal again."""
-        await self._close_producer(state)
         fresh = _Partition(state.number, Engine(self.policy))
         fresh.producer = await self._producer(state.number)
         await self._catch_up(fresh)
