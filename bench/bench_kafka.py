@@ -1,6 +1,6 @@
 """One worker on a local broker: sustained throughput and end-to-end latency.
 
-    python bench/bench_kafka.py [--events 200000] [--rate 1000] [--seconds 30]
+    python bench/bench_kafka.py [--events 200000] [--rounds 3] [--rate 1000] [--seconds 30]
 
 Starts a local Kafka (tools/kafka/broker.py), then, in the same run:
 
@@ -9,7 +9,8 @@ Starts a local Kafka (tools/kafka/broker.py), then, in the same run:
    service in Python), over the same events;
 2. throughput: the events published beforehand to the input topics, one
    `triage worker` process routing them; the rate is journaled inputs per
-   second between the first and the last journal batch;
+   second between the first and the last journal batch. Passthrough and
+   worker alternate for ``--rounds`` rounds; the figures are the medians;
 3. latency at a paced rate: events published at ``--rate`` per second while
    a worker runs; for each decision, the time from the publish of its cause
    to the decision being readable (read_committed) on the assignments topic.
@@ -91,12 +92,14 @@ async def publish(settings: KafkaSettings, events: list[InputEvent]) -> None:
         await producer.stop()
 
 
-async def passthrough(settings: KafkaSettings, source: str, sink: str, count: int) -> float:
+async def passthrough(
+    settings: KafkaSettings, source: str, sink: str, count: int, *, group: str
+) -> float:
     """Events/s of a plain consume-and-produce loop over ``count`` records."""
     consumer = AIOKafkaConsumer(
         source,
         bootstrap_servers=settings.bootstrap,
-        group_id="bench-passthrough",
+        group_id=group,
         auto_offset_reset="earliest",
         enable_auto_commit=True,
     )
@@ -281,54 +284,71 @@ async def latency_passthrough(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--rounds", type=int, default=3, help="throughput rounds (median)")
     parser.add_argument("--rate", type=float, default=1000.0)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--version", default=kafka_broker.DEFAULT_VERSION)
     args = parser.parse_args()
     events = stream(args.events)
     paced_events = stream(int(args.rate * args.seconds) + 285 * 3)
+    plains: list[float] = []
+    routeds: list[float] = []
     with tempfile.TemporaryDirectory() as tmp, kafka_broker.Broker(args.version) as broker:
         broker.start()
         log = Path(tmp) / "worker.log"
-        settings = KafkaSettings(
-            bootstrap=broker.bootstrap, topics=Topics("bench."), group="bench", partitions=8
-        )
+        port = kafka_broker._bind(0)
+        relay = KafkaSettings(bootstrap=broker.bootstrap, topics=Topics("bench.pt-"), partitions=8)
+        tags = (str(e.__struct_config__.tag) for e in events)
+        relayed = sum(1 for tag in tags if topic_for(relay, tag) == relay.topics.tasks)
+
+        async def prepare() -> None:
+            await _create_topics(relay)
+            await publish(relay, events)
+
+        asyncio.run(prepare())
+        # Rounds alternate the passthrough and the worker, each on fresh
+        # topics or a fresh group, so that both see the same machine state.
+        for number in range(args.rounds):
+            settings = KafkaSettings(
+                bootstrap=broker.bootstrap,
+                topics=Topics(f"bench{number}."),
+                group=f"bench{number}",
+                partitions=8,
+            )
+
+            async def publish_round(settings: KafkaSettings = settings) -> None:
+                await _create_topics(settings)
+                await publish(settings, events)
+
+            asyncio.run(publish_round())
+            say(f"round {number + 1}: published {len(events)} events")
+            plains.append(
+                asyncio.run(
+                    passthrough(
+                        settings,
+                        relay.topics.tasks,
+                        relay.topics.assignments,
+                        relayed,
+                        group=f"bench-passthrough{number}",
+                    )
+                )
+            )
+            say(f"round {number + 1}: passthrough {plains[-1]:.0f}/s")
+            routeds.append(throughput(settings, len(events), port, log))
+            say(f"round {number + 1}: worker {routeds[-1]:.0f}/s")
+        plain, routed = statistics.median(plains), statistics.median(routeds)
+
         lat_settings = KafkaSettings(
             bootstrap=broker.bootstrap, topics=Topics("lat."), group="bench-lat", partitions=8
         )
 
-        async def prepare() -> None:
-            await _create_topics(settings)
+        async def prepare_latency() -> None:
             await _create_topics(lat_settings)
-            await _create_topics(
-                KafkaSettings(bootstrap=broker.bootstrap, topics=Topics("bench.pt-"), partitions=8)
-            )
             await _create_topics(
                 KafkaSettings(bootstrap=broker.bootstrap, topics=Topics("lat.lat-"), partitions=8)
             )
-            await publish(settings, events)
 
-        asyncio.run(prepare())
-        say(f"published {len(events)} events")
-        relay_source = KafkaSettings(bootstrap=broker.bootstrap, topics=Topics("bench.pt-"))
-        asyncio.run(publish(relay_source, events))
-        plain = asyncio.run(
-            passthrough(
-                settings,
-                "bench.pt-tasks",
-                "bench.pt-assignments",
-                sum(
-                    1
-                    for e in events
-                    if topic_for(relay_source, str(e.__struct_config__.tag)) == "bench.pt-tasks"
-                ),
-            )
-        )
-        say(f"passthrough {plain:.0f}/s")
-        port = kafka_broker._bind(0)
-        routed = throughput(settings, len(events), port, log)
-        say(f"worker {routed:.0f}/s")
-
+        asyncio.run(prepare_latency())
         worker = start_worker(lat_settings, port, log)
         try:
             while not status(port).get("partitions"):
@@ -350,9 +370,12 @@ def main() -> None:
         "machine": f"{platform.machine()}, Python {platform.python_version()}",
         "kafka": args.version,
         "events": len(events),
+        "rounds": args.rounds,
         "worker_events_per_s": round(routed),
         "passthrough_events_per_s": round(plain),
         "worker_vs_passthrough": round(routed / plain, 3) if plain else None,
+        "worker_rounds": [round(r) for r in routeds],
+        "passthrough_rounds": [round(p) for p in plains],
         "rate_per_s": args.rate,
         "decisions_timed": len(routed_ms),
         "worker_latency_ms": {
