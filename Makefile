@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench bench-kafka clean
 
 demo: $(STAMP)
 	$(BIN)/triage demo
@@ -21,6 +21,9 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_core.py
 	$(BIN)/python bench/bench_embedded.py
+
+bench-kafka: $(STAMP)  # starts its own local broker; a few minutes
+	$(BIN)/python bench/bench_kafka.py --events 100000
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -534,9 +534,7 @@ class Router:
         assert producer is not None
         try:
             async with producer.transaction():
-                sent = await self._send_many(
-                    producer, topics.assignments, state.number, decisions
-                )
+                sent = await self._send_many(producer, topics.assignments, state.number, decisions)
                 for topic, record, error in dead:
                     sent.append(
                         await producer.send(

@@ -182,7 +182,10 @@ async def group_lag(cluster: Cluster) -> int:
         topics = (prefix + t for t in ("experts", "tasks", "work"))
         tps = [TopicPartition(topic, p) for topic in topics for p in range(4)]
         ends = await consumer.end_offsets(tps)
-        return sum(ends[tp] - ((await consumer.committed(tp)) or 0) for tp in tps)
+        lag = 0
+        for tp in tps:
+            lag += ends[tp] - ((await consumer.committed(tp)) or 0)
+        return lag
     finally:
         await consumer.stop()
 
