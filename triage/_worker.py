@@ -147,6 +147,8 @@ class Router:
         self._partitions: dict[tuple[str, int], int] = {}  # murmur2 is slow in Python
         self._reading = asyncio.Lock()  # one journal reader, shared by catch-ups
         self._inflight: dict[int, asyncio.Task[str]] = {}  # partition -> its commit
+        self._unready: set[int] = set()  # assigned, but not taken yet (see _take)
+        self._retry_at = 0.0
         self.started = time.monotonic()
 
     # --- lifecycle -------------------------------------------------------------
@@ -209,6 +211,7 @@ class Router:
                 batch = await consumer.getmany(timeout_ms=wait_ms, max_records=most)
                 async with self._lock:
                     await self._reap(block=False)
+                    await self._retry_unready()
                     for tp, records in batch.items():
                         state = self.owned.get(tp.partition)
                         if state is not None:
@@ -385,6 +388,7 @@ class Router:
         """Stop routing these partitions; keep their state in case they come back."""
         async with self._lock:
             await self._reap(block=True, numbers=numbers)
+            self._unready -= numbers
             for number in sorted(numbers):
                 state = self.owned.pop(number, None)
                 if state is not None:
@@ -394,15 +398,44 @@ class Router:
     async def assign(self, numbers: set[int]) -> None:
         """Take these partitions: fence former owners, fold the journal, seek the inputs."""
         async with self._lock:
-            for number in sorted(numbers):
-                state = self.parked.pop(number, None) or _Partition(number, Engine(self.policy))
+            await self._take(numbers)
+            for state in self.parked.values():
+                await self._close_producer(state)
+            _log.info("partitions.assigned", partitions=sorted(self.owned))
+
+    async def _take(self, numbers: set[int]) -> None:
+        """Take partitions one by one; one that cannot be taken now is retried later.
+
+        A partition whose producer or journal cannot be reached (a broker
+        down, a coordinator moving) is not routed meanwhile: its records are
+        left alone and the loop tries again every second. Caller holds ``_lock``.
+        """
+        for number in sorted(numbers):
+            state = self.parked.pop(number, None) or _Partition(number, Engine(self.policy))
+            try:
                 await self._close_producer(state)
                 state.producer = await self._producer(number)
                 await self._catch_up(state)
-                self.owned[number] = state
                 await self._seek(state)
-            for state in self.parked.values():
+            except (KafkaError, OSError, TimeoutError) as exc:
+                _log.warning("partition.unready", partition=number, error=str(exc))
                 await self._close_producer(state)
+                self._unready.add(number)
+                continue
+            self._unready.discard(number)
+            self.owned[number] = state
+        self._retry_at = time.monotonic() + 1.0
+
+    async def _retry_unready(self) -> None:
+        """Take again the partitions the group gave us that could not be taken. Holds _lock."""
+        assert self._consumer is not None
+        if not self._unready or time.monotonic() < self._retry_at:
+            return
+        first = self.settings.topics.inputs[0]
+        ours = {tp.partition for tp in self._consumer.assignment() if tp.topic == first}
+        self._unready &= ours
+        if self._unready:
+            await self._take(set(self._unready))
             _log.info("partitions.assigned", partitions=sorted(self.owned))
 
     async def _producer(self, number: int) -> AIOKafkaProducer:
@@ -585,11 +618,9 @@ class Router:
 
     async def _reset(self, state: _Partition) -> None:
         """After a failed transaction: forget the uncommitted work, fold the journal again."""
-        fresh = _Partition(state.number, Engine(self.policy))
-        fresh.producer = await self._producer(state.number)
-        await self._catch_up(fresh)
-        self.owned[state.number] = fresh
-        await self._seek(fresh)
+        self.owned.pop(state.number, None)
+        self.parked.pop(state.number, None)
+        await self._take({state.number})
 
     # --- status ----------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import msgspec
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import KafkaConnectionError
 
 from events import InputEvent, decode_event, decode_input, encode
 from router import Engine, to_micros
@@ -19,6 +20,8 @@ from tests.integration.conftest import Cluster, wait_until
 from tests.rules import Referee
 from tests.streams import jsonl, simulated
 from triage._kafka import partition_for
+from triage._settings import KafkaSettings, Topics
+from triage._worker import Router
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 QUICKSTART = ROOT / "examples" / "quickstart.jsonl"
@@ -142,6 +145,46 @@ def test_worker_routes_as_the_embedded_log_does(cluster: Cluster) -> None:
     assert b"\n".join(journal_lines(cluster)) + b"\n" == GOLDEN.read_bytes()
     report = json.loads(cluster.triage("report", "--json").stdout)
     assert report["acme-llm"]["tasks"]["completed"] == 3
+
+
+async def test_a_partition_that_cannot_be_taken_yet_is_taken_later(cluster: Cluster) -> None:
+    """A producer that cannot start (broker unreachable) leaves its partition for a retry."""
+    cluster.publish(QUICKSTART.read_bytes())
+    settings = KafkaSettings(
+        bootstrap=cluster.broker.bootstrap,
+        topics=Topics(cluster.env["TRIAGE_TOPIC_PREFIX"]),
+        group=cluster.env["TRIAGE_GROUP"],
+        partitions=4,
+        tick_seconds=0,
+    )
+    router = Router(settings, on_outputs=None)
+    real = router._producer
+    refusals = dict.fromkeys(range(4), 2)  # every partition: refused twice, then fine
+
+    async def flaky(number: int) -> AIOKafkaProducer:
+        if refusals[number]:
+            refusals[number] -= 1
+            raise KafkaConnectionError(f"cannot reach the broker (partition {number})")
+        return await real(number)
+
+    router._producer = flaky  # type: ignore[method-assign]
+    await router.start()
+    stop = asyncio.Event()
+    running = asyncio.create_task(router.run(stop))
+    try:
+        for _ in range(240):
+            if len(router.owned) == 4 and not any(refusals.values()):
+                break
+            await asyncio.sleep(0.25)
+        await asyncio.to_thread(
+            wait_until, lambda: cluster.processed() == 20, 60, "20 inputs in the journal"
+        )
+    finally:
+        stop.set()
+        await running
+        await router.stop()
+    assert not any(refusals.values())
+    assert b"\n".join(journal_lines(cluster)) + b"\n" == GOLDEN.read_bytes()
 
 
 def test_bad_records_become_dead_letters_and_nothing_stops(cluster: Cluster) -> None:
