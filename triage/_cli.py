@@ -489,16 +489,9 @@ def worker_config(params: dict[str, Any]) -> tuple[Any, Policy, str, int]:
     options = dict(params)
     web_host, web_port = options.pop("web_host"), options.pop("web_port")
     policy = load_policy(options.pop("policy_path"))
-    worker_keys = (
-        "tick_seconds",
-        "batch_max",
-        "batch_ms",
-        "merge_wait_ms",
-        "commit_gap_ms",
-        "retry_backoff_ms",
-    )
-    extra = {key: options.pop(key) for key in worker_keys}
-    return kafka_settings(options, **extra), policy, web_host, web_port
+    kafka = {key: options.pop(key) for key in _KAFKA_KEYS}
+    # What is left are the worker's own settings (tick, batches, merge, commits).
+    return kafka_settings(kafka, **options), policy, web_host, web_port
 
 
 def worker_config_from_environment() -> tuple[Any, Policy, str, int]:
