@@ -26,7 +26,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
@@ -44,6 +44,10 @@ from ._settings import KafkaSettings
 __all__ = ["Router", "journal_records"]
 
 _GROUP_OFFSETS_EVERY = 1.0  # seconds
+
+#: How a partition's commit ended: written; refused because another worker
+#: owns the partition now; or not written for any other reason.
+Outcome = Literal["ok", "fenced", "failed"]
 _RECORD_BYTES = 512 * 1024  # well under the brokers' default message.max.bytes (1 MiB)
 
 
@@ -146,7 +150,7 @@ class Router:
         self._journal_reader: AIOKafkaConsumer | None = None
         self._partitions: dict[tuple[str, int], int] = {}  # murmur2 is slow in Python
         self._reading = asyncio.Lock()  # one journal reader, shared by catch-ups
-        self._inflight: dict[int, asyncio.Task[str]] = {}  # partition -> its commit
+        self._inflight: dict[int, asyncio.Task[Outcome]] = {}  # partition -> its commit
         self._unready: set[int] = set()  # assigned, but not taken yet (see _take)
         self._retry_at = 0.0
         self.started = time.monotonic()
@@ -243,7 +247,7 @@ class Router:
 
     async def _settle(
         self, state: _Partition, pending: Sequence[_Pending], ticks: Sequence[InputEvent]
-    ) -> str:
+    ) -> Outcome:
         """Commit, then keep the partition busy for ``commit_gap_ms``.
 
         Right after a commit the coordinator is still writing its markers; a
@@ -522,12 +526,8 @@ class Router:
 
     async def _commit(
         self, state: _Partition, pending: Sequence[_Pending], ticks: Sequence[InputEvent]
-    ) -> str:
-        """Route one batch of a partition and write everything it caused in one transaction.
-
-        Returns "ok", "fenced" (another worker owns the partition now) or
-        "failed" (the transaction did not commit).
-        """
+    ) -> Outcome:
+        """Route one batch of a partition and write everything it caused in one transaction."""
         topics = self.settings.topics
         entries: list[tuple[bytes, list[bytes]]] = []
         decisions: list[tuple[bytes, bytes]] = []  # (key, value) for the assignments topic
