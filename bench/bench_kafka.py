@@ -43,7 +43,7 @@ import broker as kafka_broker
 import msgspec
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from events import InputEvent, encode
+from events import InputEvent, encode, type_name
 from router import Engine
 from triage._kafka import _create_topics, topic_for
 from triage._settings import KafkaSettings, Topics
@@ -83,7 +83,7 @@ async def publish(settings: KafkaSettings, events: list[InputEvent]) -> None:
     try:
         for event in events:
             await producer.send(
-                topic_for(settings, str(event.__struct_config__.tag)),
+                topic_for(settings, type_name(event)),
                 value=encode(event),
                 key=event.workspace.encode(),
             )
@@ -225,7 +225,7 @@ async def paced(
             if delay > 0:
                 await asyncio.sleep(delay)
             sent[(event.workspace, event.id)] = time.perf_counter()
-            topic = topic_for(settings, str(event.__struct_config__.tag))
+            topic = topic_for(settings, type_name(event))
             if not follow_decisions:
                 topic = f"{settings.topics.prefix}lat-tasks"
             await producer.send(topic, value=encode(event), key=event.workspace.encode())
@@ -298,7 +298,7 @@ def main() -> None:
         log = Path(tmp) / "worker.log"
         port = kafka_broker._bind(0)
         relay = KafkaSettings(bootstrap=broker.bootstrap, topics=Topics("bench.pt-"), partitions=8)
-        tags = (str(e.__struct_config__.tag) for e in events)
+        tags = (type_name(e) for e in events)
         relayed = sum(1 for tag in tags if topic_for(relay, tag) == relay.topics.tasks)
 
         async def prepare() -> None:

@@ -9,7 +9,7 @@ get defaults; nothing is renamed, retyped or re-tagged.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Final, Literal, TypeAlias
+from typing import Annotated, Final, Literal, TypeAlias, get_args
 
 import msgspec
 from msgspec import Meta
@@ -41,6 +41,7 @@ __all__ = [
     "TaskReviewed",
     "TaskSubmitted",
     "TaskUnroutable",
+    "type_name",
 ]
 
 Id = Annotated[str, Meta(min_length=1, max_length=128, description="1-128 characters")]
@@ -245,21 +246,11 @@ OutputEvent: TypeAlias = (
 AnyEvent: TypeAlias = InputEvent | OutputEvent
 
 
-def _tags(*types: type[Event]) -> frozenset[str]:
-    return frozenset(str(t.__struct_config__.tag) for t in types)
+def type_name(event: Event | type[Event]) -> str:
+    """The contract's ``type`` of an event or event class, e.g. ``task.created``."""
+    return str(event.__struct_config__.tag)
 
 
-INPUT_TYPES: Final = _tags(
-    ExpertProfile,
-    ExpertStatus,
-    ExpertRemoved,
-    TaskCreated,
-    TaskCancelled,
-    TaskDeclined,
-    TaskSubmitted,
-    TaskReviewed,
-    ClockTick,
-)
-OUTPUT_TYPES: Final = _tags(
-    TaskAssigned, TaskRequeued, TaskCompleted, TaskUnroutable, EventRejected
-)
+#: The ``type`` of every input event and of every output event.
+INPUT_TYPES: Final = frozenset(type_name(t) for t in get_args(InputEvent))
+OUTPUT_TYPES: Final = frozenset(type_name(t) for t in get_args(OutputEvent))

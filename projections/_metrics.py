@@ -45,8 +45,11 @@ from events import (
     TaskReviewed,
     TaskSubmitted,
     TaskUnroutable,
+    from_micros,
+    normalize,
+    to_micros,
+    week_index,
 )
-from router import from_micros, normalize, to_micros, week_index
 
 from ._model import LowQuality, Report
 from ._report import build_report

@@ -12,8 +12,7 @@ from array import array
 from collections.abc import Iterable
 from typing import Final
 
-from events import EDUCATION_LEVELS
-from router import expand, from_micros, iso_week
+from events import EDUCATION_LEVELS, expand, from_micros, iso_week
 
 from ._model import (
     DeadLetters,

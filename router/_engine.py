@@ -24,6 +24,8 @@ from typing import Any, Final
 from events import (
     CEFR_LEVELS,
     EDUCATION_LEVELS,
+    HOUR,
+    MINUTE,
     ClockTick,
     EventRejected,
     ExpertProfile,
@@ -41,12 +43,15 @@ from events import (
     TaskReviewed,
     TaskSubmitted,
     TaskUnroutable,
+    expand,
+    from_micros,
+    normalize,
+    to_micros,
+    week_index,
 )
 
-from ._language import expand, normalize
 from ._policy import DEFAULT_POLICY, Policy, Score
 from ._state import CANCELLED, COMPLETED, ClassQueue, Expert, Record, Task, Workspace
-from ._time import HOUR, MINUTE, from_micros, to_micros, week_index
 
 __all__ = ["Engine", "output_id"]
 

@@ -18,6 +18,7 @@ from events import (
     TaskDeclined,
     TaskReviewed,
     TaskSubmitted,
+    type_name,
 )
 from router import Engine, Policy
 
@@ -110,9 +111,9 @@ class World:
 
 def kinds(outputs: list[OutputEvent]) -> list[str]:
     """The types of outputs, in order."""
-    return [str(o.__struct_config__.tag) for o in outputs]
+    return [type_name(o) for o in outputs]
 
 
 def assigned(outputs: list[OutputEvent]) -> list[tuple[str, str]]:
     """(task, expert) of every task.assigned, in order."""
-    return [(o.task, o.expert) for o in outputs if o.__struct_config__.tag == "task.assigned"]  # type: ignore[union-attr]
+    return [(o.task, o.expert) for o in outputs if type_name(o) == "task.assigned"]  # type: ignore[union-attr]

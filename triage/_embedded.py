@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 import msgspec
 import structlog
 
-from events import ClockTick, InputEvent, OutputEvent, decode_input
+from events import InputEvent, OutputEvent, clock_ticks, decode_input
 from router import DEFAULT_POLICY, Engine, Policy
 
 from ._journal import Journal
@@ -133,11 +133,7 @@ class EmbeddedRuntime:
 
     def ticks(self, now: datetime) -> list[InputEvent]:
         """One ``clock.tick`` per known workspace at ``now``."""
-        stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
-        return [
-            ClockTick(f"tick:{stamp}", now, workspace)
-            for workspace in sorted(self.engine.workspaces)
-        ]
+        return list(clock_ticks(now, self.engine.workspaces))
 
 
 def encode_policy(policy: Policy) -> bytes:

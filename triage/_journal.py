@@ -27,7 +27,7 @@ from typing import Final, Literal
 
 import msgspec
 
-from events import InputEvent, LogError, OutputEvent, encode
+from events import InputEvent, LogError, OutputEvent, encode, type_name
 
 __all__ = ["Appended", "DeadLetter", "Entry", "Journal"]
 
@@ -131,7 +131,7 @@ class Journal:
 
     def append(self, events: Iterable[InputEvent]) -> Appended:
         """Append input events in order; an event whose (workspace, id) is known is skipped."""
-        rows = [(e.workspace, e.id, _tag(e), encode(e)) for e in events]
+        rows = [(e.workspace, e.id, type_name(e), encode(e)) for e in events]
         with self._transaction():
             cursor = self._db.executemany(
                 "INSERT OR IGNORE INTO inputs (workspace, id, type, body) VALUES (?, ?, ?, ?)",
@@ -154,7 +154,7 @@ class Journal:
         """Write the outputs of processed inputs and move ``processed``, atomically."""
         if not results:
             return
-        rows = [(pos, _tag(o), encode(o)) for pos, outputs in results for o in outputs]
+        rows = [(pos, type_name(o), encode(o)) for pos, outputs in results for o in outputs]
         with self._transaction():
             self._db.executemany("INSERT INTO outputs (input, type, body) VALUES (?, ?, ?)", rows)
             self._set_meta("processed", str(results[-1][0]))
@@ -173,7 +173,7 @@ class Journal:
             for event, outputs in processed:
                 cursor = self._db.execute(
                     "INSERT OR IGNORE INTO inputs (workspace, id, type, body) VALUES (?, ?, ?, ?)",
-                    (event.workspace, event.id, _tag(event), encode(event)),
+                    (event.workspace, event.id, type_name(event), encode(event)),
                 )
                 if cursor.rowcount != 1:
                     raise LogError(
@@ -183,7 +183,7 @@ class Journal:
                     pos = cursor.lastrowid
                     self._db.executemany(
                         "INSERT INTO outputs (input, type, body) VALUES (?, ?, ?)",
-                        [(pos, _tag(o), encode(o)) for o in outputs],
+                        [(pos, type_name(o), encode(o)) for o in outputs],
                     )
             self._set_meta("processed", str(cursor.lastrowid))
 
@@ -309,7 +309,3 @@ class _Transaction:
             self._db.execute("ROLLBACK")
             if isinstance(exc, sqlite3.Error):
                 raise LogError(f"cannot write the log {self._path}: {exc}") from exc
-
-
-def _tag(event: InputEvent | OutputEvent) -> str:
-    return str(event.__struct_config__.tag)

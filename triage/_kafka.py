@@ -21,7 +21,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from aiokafka.partitioner import murmur2
 
-from events import InputEvent, InvalidEvent, LogError, decode_event, decode_input, encode
+from events import InputEvent, InvalidEvent, LogError, decode_event, decode_input, encode, type_name
 from projections import Projections
 
 from ._settings import KafkaSettings
@@ -202,7 +202,7 @@ class Publisher:
 
     async def send(self, event: InputEvent) -> None:
         """Queue one event for sending; ``flush`` or leaving the block waits for it."""
-        await self.send_raw(str(event.__struct_config__.tag), event.workspace, encode(event))
+        await self.send_raw(type_name(event), event.workspace, encode(event))
 
     async def send_raw(
         self, event_type: str, workspace: str, value: bytes, topic: str | None = None
@@ -245,7 +245,7 @@ async def _publish_lines(
                 await publisher.send_raw(kind, space, value, topic)
             else:
                 payload = value if raw else encode(event)
-                kind = str(event.__struct_config__.tag)
+                kind = type_name(event)
                 await publisher.send_raw(kind, event.workspace, payload, topic)
             published += 1
         await publisher.flush()

@@ -41,8 +41,10 @@ from events import (
     TaskReviewed,
     TaskSubmitted,
     TaskUnroutable,
+    from_micros,
+    to_micros,
+    type_name,
 )
-from router import from_micros, to_micros
 
 from ._client import Client, Stamp
 from ._scenario import Scenario, SimulationSummary, validate
@@ -416,4 +418,4 @@ class _Run:
 
 
 def _tag(event: InputEvent | OutputEvent) -> str:
-    return str(type(event).__struct_config__.tag)
+    return type_name(event)

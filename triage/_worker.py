@@ -34,8 +34,16 @@ from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import KafkaError, ProducerFenced
 from aiokafka.structs import OffsetAndMetadata
 
-from events import ClockTick, InputEvent, InvalidEvent, OutputEvent, decode_input, encode
-from router import DEFAULT_POLICY, Engine, Policy, to_micros
+from events import (
+    InputEvent,
+    InvalidEvent,
+    OutputEvent,
+    clock_ticks,
+    decode_input,
+    encode,
+    to_micros,
+)
+from router import DEFAULT_POLICY, Engine, Policy
 
 from ._embedded import log_decisions
 from ._kafka import _create_topics, decode_batch, encode_batch, partition_for
@@ -515,12 +523,7 @@ class Router:
             if now - state.last_tick < interval or number in self._inflight:
                 continue
             state.last_tick = now
-            at = self.clock()
-            stamp = at.astimezone(UTC).strftime("%Y%m%dT%H%M%S.%fZ")
-            ticks = [
-                ClockTick(f"tick:{stamp}", at, workspace)
-                for workspace in sorted(state.engine.workspaces)
-            ]
+            ticks = clock_ticks(self.clock(), state.engine.workspaces)
             if ticks:
                 self._start_commit(state, (), ticks)
 

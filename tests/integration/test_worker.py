@@ -14,8 +14,8 @@ import msgspec
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaConnectionError
 
-from events import InputEvent, decode_event, decode_input, encode
-from router import Engine, to_micros
+from events import InputEvent, decode_event, decode_input, encode, to_micros, type_name
+from router import Engine
 from tests.integration.conftest import Cluster, wait_until
 from tests.rules import Referee
 from tests.streams import jsonl, simulated
@@ -50,7 +50,7 @@ def expected_journal(events: list[InputEvent], partitions: int) -> dict[int, lis
     queues: dict[int, dict[str, list[InputEvent]]] = {}
     for event in events:
         p = partition_for(event.workspace, partitions)
-        queues.setdefault(p, {}).setdefault(TOPIC[event.__struct_config__.tag], []).append(event)
+        queues.setdefault(p, {}).setdefault(TOPIC[type_name(event)], []).append(event)
     result: dict[int, list[InputEvent]] = {}
     for p, topics in queues.items():
         heads = {t: 0 for t in topics}

@@ -29,6 +29,7 @@ from events import (
     decode_input,
     decode_output,
     encode,
+    type_name,
 )
 from router import Engine
 from tests.rules import Referee
@@ -77,7 +78,7 @@ Run = tuple[Recorder, SimulationSummary]
 
 
 def counts(events: Sequence[InputEvent | OutputEvent]) -> dict[str, int]:
-    tags = collections.Counter(str(type(e).__struct_config__.tag) for e in events)
+    tags = collections.Counter(type_name(e) for e in events)
     return dict(sorted(tags.items()))
 
 
