@@ -28,7 +28,7 @@ import msgspec
 
 from events import InputEvent, encode
 from router import Engine
-from triage._simulation import Scenario, simulate
+from triage.sim import Scenario, simulate
 
 TRIAGE = str(Path(sys.executable).parent / "triage")
 

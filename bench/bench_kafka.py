@@ -45,9 +45,9 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
 from events import InputEvent, encode, type_name
 from router import Engine
-from triage._kafka import _create_topics, topic_for
-from triage._settings import KafkaSettings, Topics
-from triage._simulation import Scenario, simulate
+from triage.kafka import KafkaSettings, Topics, topic_for
+from triage.kafka._admin import create_missing_topics
+from triage.sim import Scenario, simulate
 
 TRIAGE = str(Path(sys.executable).parent / "triage")
 
@@ -302,7 +302,7 @@ def main() -> None:
         relayed = sum(1 for tag in tags if topic_for(relay, tag) == relay.topics.tasks)
 
         async def prepare() -> None:
-            await _create_topics(relay)
+            await create_missing_topics(relay)
             await publish(relay, events)
 
         asyncio.run(prepare())
@@ -317,7 +317,7 @@ def main() -> None:
             )
 
             async def publish_round(settings: KafkaSettings = settings) -> None:
-                await _create_topics(settings)
+                await create_missing_topics(settings)
                 await publish(settings, events)
 
             asyncio.run(publish_round())
@@ -343,8 +343,8 @@ def main() -> None:
         )
 
         async def prepare_latency() -> None:
-            await _create_topics(lat_settings)
-            await _create_topics(
+            await create_missing_topics(lat_settings)
+            await create_missing_topics(
                 KafkaSettings(bootstrap=broker.bootstrap, topics=Topics("lat.lat-"), partitions=8)
             )
 

@@ -43,9 +43,8 @@ from aiokafka.producer import sender
 from bench_kafka import paced, percentile, stream
 
 from events import InputEvent
-from triage import _worker
-from triage._kafka import _create_topics
-from triage._settings import KafkaSettings, Topics
+from triage.kafka import KafkaSettings, Topics, _worker
+from triage.kafka._admin import create_missing_topics
 
 samples: dict[str, list[float]] = defaultdict(list)
 
@@ -73,8 +72,8 @@ def instrument() -> None:
     sender.BaseHandler.do = do  # type: ignore[method-assign]
 
     fetched: dict[tuple[str, int, int], float] = {}
-    buffer = _worker.Router._buffer
-    commit = _worker.Router._commit
+    buffer = _worker.Worker._buffer
+    commit = _worker.Worker._commit
 
     def traced_buffer(self: Any, state: Any, topic: str, records: list[Any]) -> None:
         now = time.time()
@@ -96,12 +95,12 @@ def instrument() -> None:
             samples["commit"].append((time.time() - started) * 1e3)
         return outcome
 
-    _worker.Router._buffer = traced_buffer  # type: ignore[method-assign]
-    _worker.Router._commit = traced_commit  # type: ignore[method-assign]
+    _worker.Worker._buffer = traced_buffer  # type: ignore[method-assign]
+    _worker.Worker._commit = traced_commit  # type: ignore[method-assign]
 
 
 async def route(settings: KafkaSettings, stop: asyncio.Event) -> None:
-    router = _worker.Router(settings, on_outputs=None)
+    router = _worker.Worker(settings, on_outputs=None)
     await router.start()
     try:
         await router.run(stop)
@@ -139,7 +138,7 @@ def main() -> None:
         )
 
         async def run() -> list[float]:
-            await _create_topics(settings)
+            await create_missing_topics(settings)
             stop = asyncio.Event()
             worker = asyncio.create_task(route(settings, stop))
             await asyncio.sleep(10)  # past the group's first rebalances

@@ -6,7 +6,7 @@ from functools import cache
 
 from events import InputEvent, encode
 from router import Engine
-from triage._simulation import Scenario, simulate
+from triage.sim import Scenario, simulate
 
 
 @cache

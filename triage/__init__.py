@@ -1,17 +1,14 @@
-"""Triage: the imperative shell around the routing core (log, runtimes, CLI)."""
+"""Triage's imperative shell around the core (``events``, ``router``, ``projections``).
 
-from ._embedded import EmbeddedRuntime, encode_policy, log_decisions
-from ._ingest import Ingested, ingest_lines
-from ._journal import Appended, DeadLetter, Entry, Journal
+One sub-package per adapter, each exporting its public names:
 
-__all__ = [
-    "Appended",
-    "DeadLetter",
-    "EmbeddedRuntime",
-    "Entry",
-    "Ingested",
-    "Journal",
-    "encode_policy",
-    "ingest_lines",
-    "log_decisions",
-]
+- :mod:`triage.embedded`: the SQLite log, its runtime and ingest;
+- :mod:`triage.kafka`: settings, the worker, the Faust app and the clients;
+- :mod:`triage.sim`: the workforce simulation and the demo;
+- :mod:`triage.cli`: the ``triage`` command.
+
+``triage.faust_app`` is the module that ``faust -A`` loads. The private
+modules here (logging, policy files) are shared by the adapters.
+"""
+
+__all__: list[str] = []

@@ -1,14 +1,24 @@
-"""structlog, configured once at start-up: JSON off a terminal, console on one."""
+"""structlog, configured once at start-up: JSON off a terminal, console on one.
+
+Also the one canonical log line per routing decision, which every runtime
+(embedded, Kafka) writes the same way.
+"""
 
 from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Sequence
 from typing import Literal
 
+import msgspec
 import structlog
 
-__all__ = ["LogFormat", "configure_logging"]
+from events import OutputEvent
+
+__all__ = ["LogFormat", "configure_logging", "log_decisions"]
+
+_log = structlog.get_logger("triage")
 
 LogFormat = Literal["auto", "json", "console"]
 
@@ -35,3 +45,14 @@ def configure_logging(level: str = "info", fmt: LogFormat = "auto") -> None:
         logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
         cache_logger_on_first_use=True,
     )
+
+
+def log_decisions(outputs: Sequence[OutputEvent]) -> None:
+    """One canonical log line per routing decision, with its ids bound."""
+    for out in outputs:
+        fields = msgspec.to_builtins(out)
+        fields.pop("reasons", None)
+        kind = fields.pop("type")
+        if "event" in fields:  # structlog's own name for the message
+            fields["rejected"] = fields.pop("event")
+        _log.info(kind, **fields)

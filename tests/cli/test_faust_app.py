@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from events import ConfigError
-from triage._cli import worker_config_from_environment
+from triage.kafka import KafkaSettings, worker_config_from_environment
 
 ROOT = Path(__file__).parent.parent.parent
 
@@ -51,7 +51,9 @@ def test_every_worker_setting_comes_from_the_environment(
     }
     for name, value in values.items():
         environment.setenv(name, value)
-    settings, policy_read, web_host, web_port = worker_config_from_environment()
+    config = worker_config_from_environment()
+    settings, policy_read = config.settings, config.policy
+    web_host, web_port = config.web_host, config.web_port
     assert settings.bootstrap == "b1:9093,b2:9093"
     assert settings.topics.prefix == "acme."
     assert (settings.partitions, settings.replication) == (12, 3)
@@ -71,8 +73,9 @@ def test_every_worker_setting_comes_from_the_environment(
 
 def test_defaults_are_those_of_triage_worker(environment: pytest.MonkeyPatch) -> None:
     environment.setenv("TRIAGE_BROKER", "kafka://127.0.0.1:9092")
-    settings, policy, web_host, web_port = worker_config_from_environment()
-    from triage._settings import KafkaSettings
+    config = worker_config_from_environment()
+    settings, policy = config.settings, config.policy
+    web_host, web_port = config.web_host, config.web_port
 
     assert settings == KafkaSettings(bootstrap="127.0.0.1:9092", tick_seconds=60.0)
     assert policy.name == "balanced"

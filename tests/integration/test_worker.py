@@ -19,9 +19,7 @@ from router import Engine
 from tests.integration.conftest import Cluster, wait_until
 from tests.rules import Referee
 from tests.streams import jsonl, simulated
-from triage._kafka import partition_for
-from triage._settings import KafkaSettings, Topics
-from triage._worker import Router
+from triage.kafka import KafkaSettings, Topics, Worker, partition_for
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 QUICKSTART = ROOT / "examples" / "quickstart.jsonl"
@@ -157,7 +155,7 @@ async def test_a_partition_that_cannot_be_taken_yet_is_taken_later(cluster: Clus
         partitions=4,
         tick_seconds=0,
     )
-    router = Router(settings, on_outputs=None)
+    router = Worker(settings, on_outputs=None)
     real = router._producer
     refusals = dict.fromkeys(range(4), 2)  # every partition: refused twice, then fine
 

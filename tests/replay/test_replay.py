@@ -16,7 +16,8 @@ import pytest
 from events import decode_input, encode
 from router import Engine, Policy
 from tests.streams import jsonl, simulated
-from triage import EmbeddedRuntime, Journal, encode_policy, ingest_lines
+from triage._policy_file import encode_policy
+from triage.embedded import EmbeddedRuntime, Journal, ingest_lines
 
 ROOT = Path(__file__).parent.parent.parent
 TRIAGE = str(Path(sys.executable).parent / "triage")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from triage._kafka import decode_batch, encode_batch, partition_for
-from triage._worker import journal_records
+from triage.kafka import decode_batch, encode_batch, partition_for
+from triage.kafka._records import journal_records
 
 
 def test_a_batch_round_trips() -> None:

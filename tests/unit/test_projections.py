@@ -274,6 +274,7 @@ def test_public_surface_is_pinned() -> None:
         "Projections",
         "Report",
         "WorkspaceReport",
+        "fold",
         "render_text",
         "report_json",
     ]

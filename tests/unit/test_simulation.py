@@ -33,7 +33,7 @@ from events import (
 )
 from router import Engine
 from tests.rules import Referee
-from triage._simulation import Scenario, SimulationSummary, simulate
+from triage.sim import Scenario, SimulationSummary, simulate
 
 # Small, and busier than the case study's first days, so that three days show everything.
 SMALL = Scenario(

@@ -24,7 +24,6 @@ import contextlib
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -32,7 +31,6 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.coordinator.assignors.range import RangePartitionAssignor
 from aiokafka.errors import KafkaError, ProducerFenced
-from aiokafka.structs import OffsetAndMetadata
 
 from events import (
     InputEvent,
@@ -40,104 +38,51 @@ from events import (
     OutputEvent,
     clock_ticks,
     decode_input,
-    encode,
     to_micros,
 )
 from router import DEFAULT_POLICY, Engine, Policy
 
-from ._embedded import log_decisions
-from ._kafka import _create_topics, decode_batch, encode_batch, partition_for
+from .._logging import log_decisions
+from ._admin import create_missing_topics
+from ._batch import (
+    GROUP_OFFSETS_EVERY,
+    PartitionState,
+    RoutedBatch,
+    group_offsets_due,
+    route_batch,
+)
+from ._merge import FIRST, Pending, merge
+from ._records import partition_for
 from ._settings import KafkaSettings
+from ._transaction import write_transaction
 
-__all__ = ["Router", "journal_records"]
+#: Empty polls in a row after which a partition counts as read to its end: offsets of
+#: transaction markers and aborted records yield nothing, so the end is not reached.
+_EMPTY_POLLS = 3
 
-_GROUP_OFFSETS_EVERY = 1.0  # seconds
+__all__ = ["Worker"]
 
 #: How a partition's commit ended: written; refused because another worker
 #: owns the partition now; or not written for any other reason.
 Outcome = Literal["ok", "fenced", "failed"]
-_RECORD_BYTES = 512 * 1024  # well under the brokers' default message.max.bytes (1 MiB)
-
-
-def journal_records(
-    offsets: dict[str, int], entries: list[tuple[bytes, list[bytes]]], deadletters: int
-) -> list[bytes]:
-    """A batch as journal records of at most about 512 KiB each.
-
-    All records of a batch are written in one transaction, so each may carry
-    the batch's final positions: recovery sees all of them or none.
-    """
-    records: list[bytes] = []
-    chunk: list[tuple[bytes, list[bytes]]] = []
-    size = 0
-    for entry in entries:
-        weight = len(entry[0]) + sum(len(o) + 1 for o in entry[1]) + 8
-        if chunk and size + weight > _RECORD_BYTES:
-            records.append(encode_batch(offsets, chunk, 0))
-            chunk, size = [], 0
-        chunk.append(entry)
-        size += weight
-    records.append(encode_batch(offsets, chunk, deadletters))
-    return records
 
 
 _log = structlog.get_logger("triage.worker")
 
 
-@dataclass
-class _Partition:
-    """What a worker holds for one partition: a fold of its journal, and more."""
-
-    number: int
-    engine: Engine
-    seen: set[tuple[str, str]] = field(default_factory=set)
-    offsets: dict[str, int] = field(default_factory=dict)  # input topic -> next offset
-    group_offsets: dict[str, int] = field(default_factory=dict)  # what the group has
-    group_offsets_at: float = -1e9  # monotonic time they were last sent
-    journal_next: int = 0  # where to read the journal from to catch up
-    producer: AIOKafkaProducer | None = None
-    last_tick: float = 0.0
-    processed: int = 0
-    duplicates: int = 0
-    deadletters: int = 0
-    buffers: dict[str, deque[_Pending]] = field(default_factory=dict)
-    blocked_since: float | None = None
-
-    def fold(self, raw: bytes, offset: int) -> None:
-        """Fold one journal record into the state (recovery and catch-up)."""
-        batch = decode_batch(raw)
-        for entry, _ in batch.entries:
-            event = decode_input(bytes(entry))
-            self.seen.add((event.workspace, event.id))
-            self.engine.apply(event)
-        self.offsets.update(batch.offsets)
-        self.journal_next = offset + 1
-
-
-@dataclass(slots=True)  # not frozen: a frozen dataclass is 4x slower to build
-class _Pending:
-    """A fetched record, decoded, waiting for its turn in the merge."""
-
-    at: int  # event time in microseconds; undecodable records go first
-    topic: str
-    record: Any
-    event: InputEvent | None
-    error: str
-
-
 class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, router: Router) -> None:
-        self.router = router
+    def __init__(self, worker: Worker) -> None:
+        self.worker = worker
 
     async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
-        await self.router.revoke({tp.partition for tp in revoked})
+        await self.worker.revoke({tp.partition for tp in revoked})
 
     async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
-        await self.router.assign({tp.partition for tp in assigned})
+        await self.worker.assign({tp.partition for tp in assigned})
 
 
-class Router:
-    """One worker: consume inputs, route them, write decisions and journal atomically."""
+class Worker:
+    """One worker of the group: consume, route, write decisions and journal atomically."""
 
     def __init__(
         self,
@@ -151,8 +96,8 @@ class Router:
         self.policy = policy
         self.on_outputs = on_outputs
         self.clock = clock
-        self.owned: dict[int, _Partition] = {}
-        self.parked: dict[int, _Partition] = {}
+        self.owned: dict[int, PartitionState] = {}
+        self.parked: dict[int, PartitionState] = {}
         self._lock = asyncio.Lock()
         self._consumer: AIOKafkaConsumer | None = None
         self._journal_reader: AIOKafkaConsumer | None = None
@@ -168,7 +113,7 @@ class Router:
     async def start(self) -> None:
         """Create missing topics, then join the group."""
         settings = self.settings
-        await _create_topics(settings)
+        await create_missing_topics(settings)
         self._journal_reader = AIOKafkaConsumer(
             client_id=f"{settings.client_id}-journal",
             isolation_level="read_committed",
@@ -241,20 +186,20 @@ class Router:
                 await self._reap(block=True)
 
     @staticmethod
-    def _lagging(state: _Partition) -> bool:
+    def _lagging(state: PartitionState) -> bool:
         """Are the group's offsets of an idle partition due to catch up with the journal?"""
         return (
             state.group_offsets != state.offsets
-            and time.monotonic() - state.group_offsets_at >= _GROUP_OFFSETS_EVERY
+            and time.monotonic() - state.group_offsets_at >= GROUP_OFFSETS_EVERY
         )
 
     def _start_commit(
-        self, state: _Partition, pending: Sequence[_Pending], ticks: Sequence[InputEvent]
+        self, state: PartitionState, pending: Sequence[Pending], ticks: Sequence[InputEvent]
     ) -> None:
         self._inflight[state.number] = asyncio.create_task(self._settle(state, pending, ticks))
 
     async def _settle(
-        self, state: _Partition, pending: Sequence[_Pending], ticks: Sequence[InputEvent]
+        self, state: PartitionState, pending: Sequence[Pending], ticks: Sequence[InputEvent]
     ) -> Outcome:
         """Commit, then keep the partition busy for ``commit_gap_ms``.
 
@@ -293,27 +238,7 @@ class Router:
             if outcome == "failed" and block is False:
                 await self._reset(state)
 
-    @staticmethod
-    async def _send_many(
-        producer: AIOKafkaProducer, topic: str, partition: int, records: list[tuple[bytes, bytes]]
-    ) -> list[Any]:
-        """Send (key, value) records to one partition in as few batches as they fit in.
-
-        One batch per request instead of one future per record: a batch of
-        decisions costs about what a single send does.
-        """
-        futures: list[Any] = []
-        batch = producer.create_batch()
-        for key, value in records:
-            if batch.append(key=key, value=value, timestamp=None) is None:
-                futures.append(await producer.send_batch(batch, topic, partition=partition))
-                batch = producer.create_batch()
-                batch.append(key=key, value=value, timestamp=None)
-        if batch.record_count():
-            futures.append(await producer.send_batch(batch, topic, partition=partition))
-        return futures
-
-    def _buffer(self, state: _Partition, topic: str, records: list[Any]) -> None:
+    def _buffer(self, state: PartitionState, topic: str, records: list[Any]) -> None:
         """Decode fetched records and queue them for the merge."""
         assert self._consumer is not None
         buffer = state.buffers.setdefault(topic, deque())
@@ -322,7 +247,7 @@ class Router:
             try:
                 event = decode_input(record.value)
             except InvalidEvent as exc:
-                buffer.append(_Pending(-(2**62), topic, record, None, exc.reason))
+                buffer.append(Pending(FIRST, topic, record, None, exc.reason))
                 continue
             expected = self._partition_of(event.workspace, partitions)
             if record.key != event.workspace.encode() or expected != record.partition:
@@ -330,9 +255,9 @@ class Router:
                     f"record key must be the workspace {event.workspace!r} (partition "
                     f"{expected}); got key {record.key!r} in partition {record.partition}"
                 )
-                buffer.append(_Pending(-(2**62), topic, record, None, error))
+                buffer.append(Pending(FIRST, topic, record, None, error))
                 continue
-            buffer.append(_Pending(to_micros(event.at), topic, record, event, ""))
+            buffer.append(Pending(to_micros(event.at), topic, record, event, ""))
 
     def _partition_of(self, workspace: str, partitions: int) -> int:
         key = (workspace, partitions)
@@ -341,51 +266,23 @@ class Router:
             number = self._partitions[key] = partition_for(workspace, partitions)
         return number
 
-    async def _drain(self, state: _Partition) -> list[_Pending]:
-        """Take fetched records in one order that does not depend on fetch timing.
-
-        Each input topic keeps its own order; across topics the head with the
-        earliest event time goes first (ties: experts, tasks, work). A head is
-        only taken while every other topic either has a head to compare with
-        or has nothing more to deliver, so a backlog, a replay and a recovery
-        after a crash all merge the same way. A topic that stays behind for
-        longer than ``merge_wait_ms`` is not waited for any more.
-        """
-        assert self._consumer is not None
-        taken: list[_Pending] = []
+    async def _drain(self, state: PartitionState) -> list[Pending]:
+        """Take the partition's next records in merge order (see ``_merge``)."""
         topics = self.settings.topics.inputs
-        limit = self.settings.batch_max
-        delivered: dict[str, bool] = {}  # positions do not move during a drain
-        while len(taken) < limit:
-            best: _Pending | None = None
-            best_key: tuple[int, int] | None = None
-            waiting = False
-            for rank, topic in enumerate(topics):
-                buffer = state.buffers.get(topic)
-                if buffer:
-                    key = (buffer[0].at, rank)
-                    if best_key is None or key < best_key:
-                        best, best_key = buffer[0], key
-                    continue
-                done = delivered.get(topic)
-                if done is None:
-                    done = delivered[topic] = await self._delivered(state, topic)
-                if not done:
-                    waiting = True
-            if best is None:
-                break
-            if waiting:
-                now = time.monotonic()
-                if state.blocked_since is None:
-                    state.blocked_since = now
-                if now - state.blocked_since < self.settings.merge_wait_ms / 1000:
-                    break
-            else:
-                state.blocked_since = None
-            taken.append(state.buffers[best.topic].popleft())
-        return taken
+        delivered = {topic: await self._delivered(state, topic) for topic in topics}
+        merged = merge(
+            state.buffers,
+            topics,
+            limit=self.settings.batch_max,
+            delivered=delivered,
+            blocked_since=state.blocked_since,
+            now=time.monotonic(),
+            wait=self.settings.merge_wait_ms / 1000,
+        )
+        state.blocked_since = merged.blocked_since
+        return merged.taken
 
-    async def _delivered(self, state: _Partition, topic: str) -> bool:
+    async def _delivered(self, state: PartitionState, topic: str) -> bool:
         """Has this worker been given every committed record of the topic's partition?"""
         assert self._consumer is not None
         tp = TopicPartition(topic, state.number)
@@ -423,7 +320,7 @@ class Router:
         left alone and the loop tries again every second. Caller holds ``_lock``.
         """
         for number in sorted(numbers):
-            state = self.parked.pop(number, None) or _Partition(number, Engine(self.policy))
+            state = self.parked.pop(number, None) or PartitionState(number, Engine(self.policy))
             try:
                 await self._close_producer(state)
                 state.producer = await self._producer(number)
@@ -464,18 +361,18 @@ class Router:
         await producer.start()  # init_transactions: fences any producer of the former owner
         return producer
 
-    async def _close_producer(self, state: _Partition) -> None:
+    async def _close_producer(self, state: PartitionState) -> None:
         if state.producer is not None:
             with contextlib.suppress(KafkaError):
                 await state.producer.stop()
             state.producer = None
 
-    async def _catch_up(self, state: _Partition) -> None:
+    async def _catch_up(self, state: PartitionState) -> None:
         """Fold the journal records of the partition that this state has not seen."""
         async with self._reading:
             await self._fold_journal(state)
 
-    async def _fold_journal(self, state: _Partition) -> None:
+    async def _fold_journal(self, state: PartitionState) -> None:
         reader = self._journal_reader
         assert reader is not None
         tp = TopicPartition(self.settings.topics.journal, state.number)
@@ -483,7 +380,7 @@ class Router:
         reader.seek(tp, state.journal_next)
         end = (await reader.end_offsets([tp]))[tp]
         folded = idle = 0
-        while idle < 3 and await reader.position(tp) < end:
+        while idle < _EMPTY_POLLS and await reader.position(tp) < end:
             batch = await reader.getmany(tp, timeout_ms=1_000, max_records=1_000)
             records = batch.get(tp, [])
             idle = 0 if records else idle + 1
@@ -499,7 +396,7 @@ class Router:
             offsets=state.offsets,
         )
 
-    async def _seek(self, state: _Partition) -> None:
+    async def _seek(self, state: PartitionState) -> None:
         """Move the inputs to where the journal says this partition stopped."""
         assert self._consumer is not None
         state.buffers.clear()
@@ -528,98 +425,54 @@ class Router:
                 self._start_commit(state, (), ticks)
 
     async def _commit(
-        self, state: _Partition, pending: Sequence[_Pending], ticks: Sequence[InputEvent]
+        self, state: PartitionState, pending: Sequence[Pending], ticks: Sequence[InputEvent]
     ) -> Outcome:
         """Route one batch of a partition and write everything it caused in one transaction."""
-        topics = self.settings.topics
-        entries: list[tuple[bytes, list[bytes]]] = []
-        decisions: list[tuple[bytes, bytes]] = []  # (key, value) for the assignments topic
-        dead: list[tuple[str, Any, str]] = []
-        made: list[OutputEvent] = []
-        offsets = dict(state.offsets)
-        inputs: list[InputEvent] = []
-        for item in pending:
-            offsets[item.topic] = item.record.offset + 1
-            if item.event is None:
-                dead.append((item.topic, item.record, item.error))
-            else:
-                inputs.append(item.event)
-        inputs.extend(ticks)
-        for event in inputs:
-            key = (event.workspace, event.id)
-            if key in state.seen:
-                state.duplicates += 1
-                continue
-            state.seen.add(key)
-            outputs = state.engine.apply(event)
-            encoded = [encode(o) for o in outputs]
-            entries.append((encode(event), encoded))
-            workspace = event.workspace.encode()
-            decisions.extend((workspace, value) for value in encoded)
-            made.extend(outputs)
-        # The group's offsets are for lag monitoring only (positions are read
-        # from the journal); sending them costs two more round trips, so they
-        # ride along at most once a second.
+        routed = route_batch(state, pending, ticks)
         now = time.monotonic()
-        moved: set[str] = set()
-        if now - state.group_offsets_at >= _GROUP_OFFSETS_EVERY:
-            moved = {t for t in offsets if offsets[t] != state.group_offsets.get(t)}
+        moved = group_offsets_due(state, routed.offsets, now)
         if not (pending or ticks or moved):
             return "ok"
-        producer = state.producer
-        assert producer is not None
+        assert state.producer is not None
         try:
-            async with producer.transaction():
-                sent = await self._send_many(producer, topics.assignments, state.number, decisions)
-                for topic, record, error in dead:
-                    sent.append(
-                        await producer.send(
-                            topics.deadletter,
-                            value=record.value,
-                            key=record.key,
-                            partition=state.number,
-                            headers=[
-                                ("triage.error", error.encode()),
-                                ("triage.source.topic", topic.encode()),
-                                ("triage.source.partition", str(record.partition).encode()),
-                                ("triage.source.offset", str(record.offset).encode()),
-                            ],
-                        )
-                    )
-                journal = None
-                if pending or ticks:  # else only the group's offsets catch up
-                    for value in journal_records(offsets, entries, len(dead)):
-                        journal = await producer.send(
-                            topics.journal, value=value, partition=state.number
-                        )
-                if moved:
-                    await producer.send_offsets_to_transaction(
-                        {
-                            TopicPartition(t, state.number): OffsetAndMetadata(offsets[t], "")
-                            for t in sorted(moved)
-                        },
-                        self.settings.group,
-                    )
-                await asyncio.gather(*sent)
-                written = None if journal is None else await journal
+            written = await write_transaction(
+                state.producer,
+                self.settings,
+                state.number,
+                routed,
+                journal=bool(pending or ticks),  # else only the group's offsets catch up
+                group_topics=moved,
+            )
         except ProducerFenced:
             _log.warning("partition.fenced", partition=state.number)
             return "fenced"
         except KafkaError as exc:
             _log.error("partition.reset", partition=state.number, error=str(exc))
             return "failed"
-        state.offsets = offsets
-        if moved:
-            state.group_offsets, state.group_offsets_at = offsets, now
-        if written is not None:
-            state.journal_next = written.offset + 1
-        state.processed += len(entries)
-        state.deadletters += len(dead)
-        if made and self.on_outputs is not None:
-            self.on_outputs(made)
+        self._record(state, routed, moved, now, written)
         return "ok"
 
-    async def _reset(self, state: _Partition) -> None:
+    def _record(
+        self,
+        state: PartitionState,
+        routed: RoutedBatch,
+        moved: set[str],
+        now: float,
+        written: int | None,
+    ) -> None:
+        """What a written transaction moves: positions, group offsets, journal mark, counters."""
+        state.offsets = routed.offsets
+        if moved:
+            state.group_offsets, state.group_offsets_at = routed.offsets, now
+        if written is not None:
+            state.journal_next = written + 1
+        state.processed += len(routed.entries)
+        state.duplicates += routed.duplicates
+        state.deadletters += len(routed.dead)
+        if routed.made and self.on_outputs is not None:
+            self.on_outputs(routed.made)
+
+    async def _reset(self, state: PartitionState) -> None:
         """After a failed transaction: forget the uncommitted work, fold the journal again."""
         self.owned.pop(state.number, None)
         self.parked.pop(state.number, None)

@@ -15,27 +15,15 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import msgspec
-import structlog
 
 from events import InputEvent, OutputEvent, clock_ticks, decode_input
 from router import DEFAULT_POLICY, Engine, Policy
 
+from .._logging import log_decisions
+from .._policy_file import encode_policy
 from ._journal import Journal
 
-__all__ = ["EmbeddedRuntime", "encode_policy", "log_decisions"]
-
-_log = structlog.get_logger("triage")
-
-
-def log_decisions(outputs: Sequence[OutputEvent]) -> None:
-    """One canonical log line per routing decision, with its ids bound."""
-    for out in outputs:
-        fields = msgspec.to_builtins(out)
-        fields.pop("reasons", None)
-        kind = fields.pop("type")
-        if "event" in fields:  # structlog's own name for the message
-            fields["rejected"] = fields.pop("event")
-        _log.info(kind, **fields)
+__all__ = ["EmbeddedRuntime"]
 
 
 class EmbeddedRuntime:
@@ -134,8 +122,3 @@ class EmbeddedRuntime:
     def ticks(self, now: datetime) -> list[InputEvent]:
         """One ``clock.tick`` per known workspace at ``now``."""
         return list(clock_ticks(now, self.engine.workspaces))
-
-
-def encode_policy(policy: Policy) -> bytes:
-    """The canonical JSON of a policy, as the journal keeps it."""
-    return msgspec.json.encode(policy)

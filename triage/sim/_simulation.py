@@ -50,7 +50,7 @@ from ._client import Client, Stamp
 from ._scenario import Scenario, SimulationSummary, validate
 from ._workforce import DAY, DOMAINS, MINUTE, Persona, hire, shift, weekday_of
 
-__all__ = ["Scenario", "SimulationSummary", "simulate"]
+__all__ = ["simulate"]
 
 _SECOND: Final = 1_000_000
 _HOUR: Final = 60 * MINUTE
@@ -188,7 +188,7 @@ class _Run:
 
     def send(self, event: InputEvent) -> Sequence[OutputEvent]:
         outputs = self.process(event)
-        tag = _tag(event)
+        tag = type_name(event)
         self.inputs[tag] = self.inputs.get(tag, 0) + 1
         for out in outputs:
             self.react(out, tag)
@@ -197,7 +197,7 @@ class _Run:
     # --- the engine's answers ----------------------------------------------------------
 
     def react(self, out: OutputEvent, cause: str) -> None:
-        tag = _tag(out)
+        tag = type_name(out)
         self.outputs[tag] = self.outputs.get(tag, 0) + 1
         if isinstance(out, TaskAssigned):
             self.assigned(out)
@@ -415,7 +415,3 @@ class _Run:
             reviews=inputs.get("task.reviewed", 0),
             reviews_failed=self.failed,
         )
-
-
-def _tag(event: InputEvent | OutputEvent) -> str:
-    return type_name(event)

@@ -1,8 +1,8 @@
 """The Faust app of a worker: its lifecycle, signals and web views.
 
 Faust runs the worker process (start-up, graceful shutdown on SIGTERM and
-SIGINT, the web server) and hosts the router as a long-running task. The
-router itself (``_worker.Router``) is plain asyncio over aiokafka: Faust's
+SIGINT, the web server) and hosts the worker as a long-running task. The
+worker itself (``Worker``) is plain asyncio over aiokafka: Faust's
 agents commit offsets on their own schedule, which cannot be made atomic
 with the journal, and its tables and exactly-once mode have open bugs, so
 neither is part of the system of record.
@@ -23,10 +23,8 @@ from typing import Any
 import faust
 from aiokafka.helpers import create_ssl_context
 
-from router import Policy
-
-from ._settings import KafkaSettings
-from ._worker import Router
+from ._settings import KafkaSettings, WorkerConfig
+from ._worker import Worker
 
 __all__ = ["make_app", "run_worker"]
 
@@ -53,10 +51,9 @@ def _credentials(settings: KafkaSettings) -> Any:
     return None
 
 
-def make_app(
-    settings: KafkaSettings, policy: Policy, *, web_host: str = "127.0.0.1", web_port: int = 6066
-) -> faust.App:
-    """A Faust app whose one task is the router, with /health and /status views."""
+def make_app(config: WorkerConfig) -> faust.App:
+    """A Faust app whose one task is the worker, with /health and /status views."""
+    settings, web_port = config.settings, config.web_port
     # Faust wants a data directory (for tables, which Triage does not use);
     # keep it out of the working directory.
     owner = str(os.getuid()) if hasattr(os, "getuid") else "user"
@@ -68,38 +65,38 @@ def make_app(
         broker_credentials=_credentials(settings),
         autodiscover=False,
         web_enabled=web_port > 0,
-        web_host=web_host,
+        web_host=config.web_host,
         web_port=web_port or 6066,
         web_in_thread=False,
         topic_partitions=1,
         topic_replication_factor=settings.replication,
         datadir=datadir,
     )
-    router = Router(settings, policy)
+    worker = Worker(settings, config.policy)
 
     @app.task  # type: ignore[untyped-decorator]  # Faust's decorators are not typed
     async def route() -> None:
-        # Faust cancels this task on shutdown; the router then leaves cleanly.
-        await router.start()
+        # Faust cancels this task on shutdown; the worker then leaves cleanly.
+        await worker.start()
         try:
-            await router.run(asyncio.Event())
+            await worker.run(asyncio.Event())
         finally:
-            await router.stop()
+            await worker.stop()
 
     @app.page("/health")
     async def health(web: Any, request: Any) -> Any:
-        return web.json({"status": "ok", "partitions": sorted(router.owned)})
+        return web.json({"status": "ok", "partitions": sorted(worker.owned)})
 
     @app.page("/status")
     async def status(web: Any, request: Any) -> Any:
-        return web.json(router.status())
+        return web.json(worker.status())
 
     return app
 
 
-def run_worker(settings: KafkaSettings, policy: Policy, *, web_host: str, web_port: int) -> None:
+def run_worker(config: WorkerConfig) -> None:
     """Run a worker in the foreground until SIGTERM or SIGINT."""
-    app = make_app(settings, policy, web_host=web_host, web_port=web_port)
-    worker = faust.Worker(app, loglevel="WARNING", quiet=True, redirect_stdouts=False)
-    worker.execute_from_commandline()
-    sys.exit(worker.exitcode if hasattr(worker, "exitcode") else 0)
+    app = make_app(config)
+    process = faust.Worker(app, loglevel="WARNING", quiet=True, redirect_stdouts=False)
+    process.execute_from_commandline()
+    sys.exit(process.exitcode if hasattr(process, "exitcode") else 0)

@@ -10,20 +10,21 @@ it shows is what a replay of the log shows.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-import click
 import msgspec
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from events import ConfigError, InputEvent, OutputEvent
+from projections import Report
 from router import Engine, Policy
 
-from ._embedded import encode_policy
-from ._journal import Journal
+from .._policy_file import encode_policy
+from ..embedded import Journal, report_of
+from ._scenario import Scenario, SimulationSummary
+from ._simulation import simulate
 
-__all__ = ["run_demo"]
+__all__ = ["DemoRun", "run_demo"]
 
 _DEMO_MARK = "demo"
 
@@ -66,54 +67,44 @@ def _fresh_log(path: Path, force: bool) -> Journal:
     return Journal(path)
 
 
+class DemoRun(msgspec.Struct, frozen=True, kw_only=True):
+    """What a demo did: the report folded from its log, and its sizes."""
+
+    report: Report
+    inputs: int  # input events simulated
+    outputs: int  # decisions the engine made
+    seconds: float  # wall time of the simulation, routing and writing included
+    counts: dict[str, int]  # sizes of the log (Journal.counts)
+    summary: SimulationSummary
+
+
 def run_demo(
+    scenario: Scenario,
     *,
     log_path: Path,
-    seed: int,
-    experts: int,
-    days: int,
-    force: bool,
-    quiet: bool,
     policy: Policy,
-) -> None:
-    """Run the demo into a fresh log at ``log_path`` and print the report."""
-    from projections import render_text
+    force: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> DemoRun:
+    """Simulate ``scenario`` into a fresh log at ``log_path``, then fold its report.
 
-    from ._cli import build_report
-    from ._simulation import Scenario, simulate
-
-    scenario = Scenario(seed=seed, experts=experts, days=days)
+    A log at ``log_path`` is replaced only if it holds a demo or nothing,
+    or with ``force``. ``progress(done, total)`` is called as simulated
+    time passes.
+    """
     started = time.perf_counter()
     with _fresh_log(log_path, force) as journal:
         journal.set_meta(_DEMO_MARK, msgspec.json.encode(scenario).decode())
         journal.set_policy(encode_policy(policy))
         recorder = _Recorder(journal, Engine(policy))
-        with Progress(
-            TextColumn("[bold]simulating[/] {task.description}"),
-            BarColumn(),
-            TextColumn("{task.percentage:>3.0f}%"),
-            TimeElapsedColumn(),
-            disable=quiet,
-            transient=False,
-        ) as bar:
-            job = bar.add_task(f"{experts} experts, {days} days", total=1)
-
-            def progress(done: int, total: int) -> None:
-                bar.update(job, completed=done, total=total)
-
-            summary = simulate(scenario, recorder, progress)
+        summary = simulate(scenario, recorder, progress or (lambda done, total: None))
         recorder.flush()
-        simulated = time.perf_counter() - started
-        built = build_report(journal)
-        counts = journal.counts()
-    if quiet:
-        return
-    click.echo(render_text(built))
-    click.echo(
-        f"\n{recorder.inputs:,} input events, {recorder.outputs:,} decisions in "
-        f"{simulated:.1f}s ({recorder.inputs / max(simulated, 1e-9):,.0f} events/s, simulation "
-        f"included); log {log_path} holds {counts['inputs']:,} inputs and "
-        f"{counts['outputs']:,} outputs."
-    )
-    click.echo(f"Replay it: triage dump --log {log_path} | head; triage report --log {log_path}")
-    del summary
+        seconds = time.perf_counter() - started
+        return DemoRun(
+            report=report_of(journal),
+            inputs=recorder.inputs,
+            outputs=recorder.outputs,
+            seconds=seconds,
+            counts=journal.counts(),
+            summary=summary,
+        )

@@ -1,0 +1,31 @@
+"""Routing policies as files: read from TOML or JSON, kept in the log as JSON."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import msgspec
+
+from events import ConfigError
+from router import DEFAULT_POLICY, Policy
+
+__all__ = ["encode_policy", "load_policy"]
+
+
+def load_policy(path: Path | None) -> Policy:
+    """The policy in a TOML or JSON file, or the default one; ConfigError if unusable."""
+    if path is None:
+        return DEFAULT_POLICY
+    try:
+        text = path.read_bytes()
+        data = tomllib.loads(text.decode()) if path.suffix == ".toml" else json.loads(text)
+        return msgspec.convert(data, Policy)
+    except (OSError, ValueError, msgspec.ValidationError) as exc:
+        raise ConfigError(f"cannot use the policy {path}: {exc}") from None
+
+
+def encode_policy(policy: Policy) -> bytes:
+    """The canonical JSON of a policy, as the journal keeps it."""
+    return msgspec.json.encode(policy)

@@ -1,0 +1,126 @@
+"""A partition's state, and the routing of one batch: dedupe, apply, encode; no Kafka.
+
+A worker keeps one :class:`PartitionState` per partition it owns: the
+engine folded from the partition's journal, the event ids it has seen, and
+the input positions reached. :func:`route_batch` is everything a commit
+does before it talks to the broker, so that it can be read and tested on
+its own; :func:`group_offsets_due` decides whether the consumer group's
+offsets ride along.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from aiokafka import AIOKafkaProducer
+
+from events import InputEvent, OutputEvent, decode_input, encode
+from router import Engine
+
+from ._merge import Pending
+from ._records import decode_batch
+
+__all__ = [
+    "GROUP_OFFSETS_EVERY",
+    "PartitionState",
+    "RoutedBatch",
+    "group_offsets_due",
+    "route_batch",
+]
+
+#: Seconds between two sendings of a partition's offsets to the consumer group.
+GROUP_OFFSETS_EVERY: Final = 1.0
+
+
+@dataclass
+class PartitionState:
+    """What a worker holds for one partition: a fold of its journal, and more."""
+
+    number: int
+    engine: Engine
+    seen: set[tuple[str, str]] = field(default_factory=set)
+    offsets: dict[str, int] = field(default_factory=dict)  # input topic -> next offset
+    group_offsets: dict[str, int] = field(default_factory=dict)  # what the group has
+    group_offsets_at: float = -1e9  # monotonic time they were last sent
+    journal_next: int = 0  # where to read the journal from to catch up
+    producer: AIOKafkaProducer | None = None
+    last_tick: float = 0.0
+    processed: int = 0
+    duplicates: int = 0
+    deadletters: int = 0
+    buffers: dict[str, deque[Pending]] = field(default_factory=dict)
+    blocked_since: float | None = None
+
+    def fold(self, raw: bytes, offset: int) -> None:
+        """Fold one journal record into the state (recovery and catch-up)."""
+        batch = decode_batch(raw)
+        for entry, _ in batch.entries:
+            event = decode_input(bytes(entry))
+            self.seen.add((event.workspace, event.id))
+            self.engine.apply(event)
+        self.offsets.update(batch.offsets)
+        self.journal_next = offset + 1
+
+
+@dataclass(slots=True)
+class RoutedBatch:
+    """One batch, routed: what its transaction must write."""
+
+    offsets: dict[str, int]  # input positions after the batch
+    entries: list[tuple[bytes, list[bytes]]]  # each new input with its outputs, encoded
+    decisions: list[tuple[bytes, bytes]]  # (workspace key, output) for the assignments topic
+    dead: list[tuple[str, Any, str]]  # (source topic, record, reason)
+    made: list[OutputEvent]  # the outputs, for the decision log
+    duplicates: int
+
+
+def route_batch(
+    state: PartitionState, pending: Sequence[Pending], ticks: Sequence[InputEvent]
+) -> RoutedBatch:
+    """Apply a batch to the partition's engine: skip seen ids, encode what it decided.
+
+    The engine and ``state.seen`` move on at once; the positions, counters
+    and journal mark move only when the transaction is written
+    (:meth:`Worker._record`). If it is not, the worker folds the journal
+    again, so the engine never stays ahead of what was written.
+    """
+    offsets = dict(state.offsets)
+    dead: list[tuple[str, Any, str]] = []
+    inputs: list[InputEvent] = []
+    for item in pending:
+        offsets[item.topic] = item.record.offset + 1
+        if item.event is None:
+            dead.append((item.topic, item.record, item.error))
+        else:
+            inputs.append(item.event)
+    inputs.extend(ticks)
+    routed = RoutedBatch(offsets, [], [], dead, [], 0)
+    seen, apply = state.seen, state.engine.apply
+    for event in inputs:
+        key = (event.workspace, event.id)
+        if key in seen:
+            routed.duplicates += 1
+            continue
+        seen.add(key)
+        outputs = apply(event)
+        encoded = [encode(o) for o in outputs]
+        routed.entries.append((encode(event), encoded))
+        workspace = event.workspace.encode()
+        routed.decisions.extend((workspace, value) for value in encoded)
+        routed.made.extend(outputs)
+    return routed
+
+
+def group_offsets_due(state: PartitionState, offsets: dict[str, int], now: float) -> set[str]:
+    """The input topics whose group offsets are to be sent with this transaction.
+
+    The group's offsets are for lag monitoring only (positions are read
+    from the journal); sending them costs two more round trips, so they
+    ride along at most once every :data:`GROUP_OFFSETS_EVERY` seconds.
+    """
+    if now - state.group_offsets_at < GROUP_OFFSETS_EVERY:
+        return set()
+    return {t for t in offsets if offsets[t] != state.group_offsets.get(t)}

@@ -1,0 +1,149 @@
+"""Reading what the Kafka runtime wrote: the journal, the dead letters, the decisions.
+
+Everything here that reads Triage's state (dump, report) reads the journal
+with ``read_committed``, so it sees exactly the batches that happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+from collections.abc import AsyncGenerator, Iterator
+from typing import Any, BinaryIO
+
+import msgspec
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from projections import Report, fold
+
+from ._admin import partitions_of
+from ._errors import kafka_errors
+from ._records import JournalBatch, decode_batch
+from ._settings import KafkaSettings
+
+#: Empty polls in a row after which a partition counts as read to its end: offsets of
+#: transaction markers and aborted records yield nothing, so the end is not reached.
+_EMPTY_POLLS = 3
+
+__all__ = ["dump_kafka", "read_journal", "report_kafka", "tail_assignments"]
+
+
+async def _read_to_end(
+    settings: KafkaSettings, topic: str, *, follow: bool = False, from_beginning: bool = True
+) -> AsyncGenerator[Any, None]:
+    """Records of every partition of a topic, committed ones only, up to the end."""
+    consumer = AIOKafkaConsumer(
+        client_id=f"{settings.client_id}-reader",
+        isolation_level="read_committed",
+        enable_auto_commit=False,
+        **settings.client_options(),
+    )
+    await consumer.start()
+    try:
+        partitions = await partitions_of(settings, topic)
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        consumer.assign(tps)
+        if from_beginning:
+            await consumer.seek_to_beginning(*tps)
+        else:
+            await consumer.seek_to_end(*tps)
+        if follow:
+            while True:
+                batch = await consumer.getmany(timeout_ms=1_000)
+                for tp in sorted(batch, key=lambda t: t.partition):
+                    for record in batch[tp]:
+                        yield record
+        ends = await consumer.end_offsets(tps)
+        for tp in tps:  # one partition after another: each is one ordered log
+            idle = 0
+            while idle < _EMPTY_POLLS and await consumer.position(tp) < ends[tp]:
+                batch = await consumer.getmany(tp, timeout_ms=1_000, max_records=5_000)
+                records = batch.get(tp, [])
+                # Offsets of transaction markers and aborted records yield nothing.
+                idle = 0 if records else idle + 1
+                for record in records:
+                    yield record
+    finally:
+        await consumer.stop()
+
+
+@kafka_errors
+def read_journal(settings: KafkaSettings) -> Iterator[tuple[int, JournalBatch]]:
+    """Every committed journal batch, partition by partition, in order."""
+    loop = asyncio.new_event_loop()
+    records = _read_to_end(settings, settings.topics.journal)
+    try:
+        while True:
+            try:
+                record = loop.run_until_complete(records.__anext__())
+            except StopAsyncIteration:
+                return
+            yield record.partition, decode_batch(record.value)
+    finally:
+        loop.run_until_complete(records.aclose())
+        loop.close()
+
+
+@kafka_errors
+def dump_kafka(settings: KafkaSettings, out: BinaryIO, *, deadletters: bool = False) -> None:
+    """Print the journal (or the dead letters) as JSON Lines."""
+    if deadletters:
+        for line in asyncio.run(_dead_letters(settings)):
+            out.write(line + b"\n")
+        return
+    for _, batch in read_journal(settings):
+        for entry, outputs in batch.entries:
+            out.write(bytes(entry) + b"\n")
+            for output in outputs:
+                out.write(bytes(output) + b"\n")
+
+
+async def _dead_letters(settings: KafkaSettings) -> list[bytes]:
+    lines = []
+    async for record in _read_to_end(settings, settings.topics.deadletter):
+        headers = {k: v.decode() for k, v in record.headers or ()}
+        lines.append(
+            msgspec.json.encode(
+                {
+                    "source": headers.get("triage.source.topic", ""),
+                    "location": (
+                        f"partition {headers.get('triage.source.partition', '?')} "
+                        f"offset {headers.get('triage.source.offset', '?')}"
+                    ),
+                    "error": headers.get("triage.error", ""),
+                    "raw": record.value.decode("utf-8", errors="replace"),
+                    "raw_base64": base64.b64encode(record.value).decode(),
+                }
+            )
+        )
+    return lines
+
+
+@kafka_errors
+def report_kafka(settings: KafkaSettings) -> Report:
+    """The projections folded from the journal and the dead letters on Kafka."""
+    entries = (
+        (bytes(entry), [bytes(o) for o in outputs])
+        for _, batch in read_journal(settings)
+        for entry, outputs in batch.entries
+    )
+    sources = [msgspec.json.decode(line)["source"] for line in asyncio.run(_dead_letters(settings))]
+    return fold(entries, sources)
+
+
+@kafka_errors
+def tail_assignments(
+    settings: KafkaSettings, out: BinaryIO, *, from_beginning: bool, follow: bool
+) -> None:
+    """Print decisions from the assignments topic as they come."""
+
+    async def run() -> None:
+        async for record in _read_to_end(
+            settings, settings.topics.assignments, follow=follow, from_beginning=from_beginning
+        ):
+            out.write(record.value + b"\n")
+            out.flush()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())

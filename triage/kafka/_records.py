@@ -1,0 +1,114 @@
+"""What the Kafka runtime writes and where: journal records, topics of events, partitions.
+
+The journal topic is the Kafka runtime's ordered log: one record per
+committed batch of a partition (or a few, for a large batch), holding the
+accepted inputs of the batch, each with the outputs it caused, and the input
+positions the batch reached. A record is plain JSON that needs no framework
+to read.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import msgspec
+from aiokafka.partitioner import murmur2
+
+from events import LogError
+
+from ._settings import KafkaSettings
+
+__all__ = [
+    "JournalBatch",
+    "decode_batch",
+    "encode_batch",
+    "journal_records",
+    "partition_for",
+    "topic_for",
+]
+
+_RECORD_BYTES: Final = 512 * 1024  # well under the brokers' default message.max.bytes (1 MiB)
+_TOPIC_OF_TYPE: Final = {
+    "task.created": "tasks",
+    "task.cancelled": "tasks",
+    "clock.tick": "tasks",
+    "expert.profile": "experts",
+    "expert.status": "experts",
+    "expert.removed": "experts",
+    "task.declined": "work",
+    "task.submitted": "work",
+    "task.reviewed": "work",
+}
+
+
+class JournalBatch(msgspec.Struct, frozen=True, kw_only=True):
+    """One committed batch of a partition: inputs with their outputs, and positions.
+
+    ``entries`` holds, for each accepted input in processing order, the
+    input and the outputs it caused, as raw canonical JSON. ``offsets`` maps
+    each input topic to the next offset to read in this partition.
+    """
+
+    v: int = 1
+    offsets: dict[str, int]
+    entries: list[tuple[msgspec.Raw, list[msgspec.Raw]]]
+    deadletters: int = 0
+
+
+_batch_decoder: Final = msgspec.json.Decoder(JournalBatch)
+
+
+def encode_batch(
+    offsets: dict[str, int], entries: list[tuple[bytes, list[bytes]]], deadletters: int
+) -> bytes:
+    """The journal record of a batch, built from already-encoded events."""
+    body = b",".join(b"[" + entry + b",[" + b",".join(outs) + b"]]" for entry, outs in entries)
+    return (
+        b'{"v":1,"offsets":'
+        + msgspec.json.encode(offsets)
+        + b',"entries":['
+        + body
+        + b'],"deadletters":'
+        + str(deadletters).encode()
+        + b"}"
+    )
+
+
+def decode_batch(raw: bytes) -> JournalBatch:
+    """A journal record, or LogError if it is not one."""
+    try:
+        return _batch_decoder.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise LogError(f"journal record is not a batch: {exc}") from None
+
+
+def journal_records(
+    offsets: dict[str, int], entries: list[tuple[bytes, list[bytes]]], deadletters: int
+) -> list[bytes]:
+    """A batch as journal records of at most about 512 KiB each.
+
+    All records of a batch are written in one transaction, so each may carry
+    the batch's final positions: recovery sees all of them or none.
+    """
+    records: list[bytes] = []
+    chunk: list[tuple[bytes, list[bytes]]] = []
+    size = 0
+    for entry in entries:
+        weight = len(entry[0]) + sum(len(o) + 1 for o in entry[1]) + 8
+        if chunk and size + weight > _RECORD_BYTES:
+            records.append(encode_batch(offsets, chunk, 0))
+            chunk, size = [], 0
+        chunk.append(entry)
+        size += weight
+    records.append(encode_batch(offsets, chunk, deadletters))
+    return records
+
+
+def partition_for(workspace: str, partitions: int) -> int:
+    """The partition of a workspace: Kafka's default partitioner on its UTF-8 key."""
+    return int(murmur2(workspace.encode()) & 0x7FFFFFFF) % partitions
+
+
+def topic_for(settings: KafkaSettings, event_type: str) -> str:
+    """The input topic an event type belongs on (the contract's table)."""
+    return f"{settings.topics.prefix}{_TOPIC_OF_TYPE.get(event_type, 'tasks')}"
