@@ -16,7 +16,7 @@ import structlog
 
 from events import OutputEvent
 
-__all__ = ["LogFormat", "configure_logging", "log_decisions"]
+__all__ = ["LogFormat", "configure_logging", "log_decisions", "quiet_client_logs"]
 
 _log = structlog.get_logger("triage")
 
@@ -56,3 +56,13 @@ def log_decisions(outputs: Sequence[OutputEvent]) -> None:
         if "event" in fields:  # structlog's own name for the message
             fields["rejected"] = fields.pop("event")
         _log.info(kind, **fields)
+
+
+def quiet_client_logs() -> None:
+    """Keep the Kafka client's own log lines off a command's stderr.
+
+    A command that fails says why in one line of ours; the client's
+    connection retries, logged on the way, would only repeat it. Workers
+    keep them (they are long-running services whose logs are collected).
+    """
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)

@@ -7,8 +7,8 @@ from typing import Any, BinaryIO
 
 import click
 
-from ..kafka import CONNECTION, WORKER, kafka_settings, worker_config
-from ._options import settings_options
+from ..kafka import CONNECTION, WORKER, worker_config
+from ._options import client_settings, settings_options
 
 __all__ = ["publish", "tail", "topics", "worker"]
 
@@ -37,7 +37,7 @@ def topics(**options: Any) -> None:
     """Create Triage's topics if they are missing (idempotent), and list them."""
     from ..kafka import create_topics
 
-    for line in create_topics(kafka_settings(options)):
+    for line in create_topics(client_settings(options)):
         click.echo(line)
 
 
@@ -59,7 +59,7 @@ def publish(source: BinaryIO, raw: bool, topic_name: str | None, **options: Any)
     """
     from ..kafka import publish_lines
 
-    result = publish_lines(kafka_settings(options), source, raw=raw, topic=topic_name)
+    result = publish_lines(client_settings(options), source, raw=raw, topic=topic_name)
     for line in result.problems:
         click.echo(line, err=True)
     click.echo(f"published {result.published}, skipped {result.skipped}")
@@ -76,5 +76,5 @@ def tail(from_beginning: bool, follow: bool, **options: Any) -> None:
     from ..kafka import tail_assignments
 
     tail_assignments(
-        kafka_settings(options), sys.stdout.buffer, from_beginning=from_beginning, follow=follow
+        client_settings(options), sys.stdout.buffer, from_beginning=from_beginning, follow=follow
     )

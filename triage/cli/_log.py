@@ -17,14 +17,16 @@ from projections import render_text, report_json
 
 from .._policy_file import load_policy
 from ..embedded import DeadLetter, EmbeddedRuntime, Journal, ingest_lines, report_of
-from ..kafka import CONNECTION, kafka_settings
-from ._options import log_option, policy_option, settings_options
+from ..kafka import CONNECTION
+from ._options import client_settings, log_option, policy_option, settings_options
+from ._progress import progress_bar
 
 __all__ = ["dump", "ingest", "report", "run", "schema"]
 
 #: The Kafka options of a command that uses the embedded log without --broker.
 _optional_broker = settings_options(
     CONNECTION,
+    lenient=True,
     help_of={
         "broker": "kafka://HOST:PORT[,HOST:PORT...]: the bootstrap servers. "
         "Without it, the embedded log (--log) is used."
@@ -66,15 +68,16 @@ def ingest(source: BinaryIO, log_path: Path) -> None:
 def run(until_idle: bool, tick: float | None, policy_path: Path | None, log_path: Path) -> None:
     """Route everything pending in the log; without --until-idle, keep following it."""
     policy = load_policy(policy_path)
+    # SIGTERM (docker stop) and Ctrl-C end the run within a read of the log,
+    # recovery included: what is processed by then is committed.
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: stop.set())
     with Journal(log_path) as journal:
         runtime = EmbeddedRuntime(journal, policy)
-        recovered = runtime.recover()
-        try:
-            done = runtime.run(until_idle=until_idle, tick=tick, stop=stop)
-        except KeyboardInterrupt:
-            done = runtime.done
+        with progress_bar("recovering", journal.processed()) as progress:
+            recovered = runtime.recover(stop=stop, progress=progress)
+        done = runtime.run(until_idle=until_idle, tick=tick, stop=stop)
         counts = journal.counts()
     click.echo(
         f"recovered {recovered}, processed {done}; log holds {counts['inputs']} inputs, "
@@ -92,7 +95,7 @@ def dump(deadletters: bool, log_path: Path, **options: Any) -> None:
     if options["broker"]:
         from ..kafka import dump_kafka
 
-        dump_kafka(kafka_settings(options), out, deadletters=deadletters)
+        dump_kafka(client_settings(options, lenient=True), out, deadletters=deadletters)
         return
     with Journal(log_path, create=False) as journal:
         if deadletters:
@@ -123,10 +126,13 @@ def report(as_json: bool, log_path: Path, **options: Any) -> None:
     if options["broker"]:
         from ..kafka import report_kafka
 
-        built = report_kafka(kafka_settings(options))
+        built = report_kafka(client_settings(options, lenient=True))
     else:
-        with Journal(log_path, create=False) as journal:
-            built = report_of(journal)
+        with (
+            Journal(log_path, create=False) as journal,
+            progress_bar("folding", journal.last()) as progress,
+        ):
+            built = report_of(journal, progress)
     if as_json:
         sys.stdout.buffer.write(report_json(built) + b"\n")
     else:

@@ -9,6 +9,7 @@ project's own errors (``TriageError``), and :func:`main` prints them.
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -23,7 +24,23 @@ from ._log import dump, ingest, report, run, schema
 __all__ = ["cli", "main"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Triage(click.Group):
+    """The command group, with one change: a reader that goes away is not an error."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            # `triage dump | head`: that is how pipes end. Point stdout at
+            # /dev/null so that the flush at exit is quiet, and exit 0.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            ctx.exit(0)
+
+
+@click.group(
+    cls=_Triage, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+)
 @click.version_option(package_name="triage")
 @click.option(
     "--log-level",
@@ -61,8 +78,9 @@ def main() -> None:
     """Entry point: run the CLI, turning Triage errors into one clear line."""
     try:
         cli.main(standalone_mode=False)
-    except click.exceptions.Abort:
-        click.echo("aborted", err=True)
+        sys.stdout.flush()  # here, where a closed pipe is caught, not at exit
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        click.echo("triage: interrupted", err=True)
         sys.exit(130)
     except click.ClickException as exc:
         exc.show()
@@ -70,6 +88,7 @@ def main() -> None:
     except TriageError as exc:
         click.echo(f"triage: error: {exc}", err=True)
         sys.exit(1)
-    except BrokenPipeError:
-        sys.stderr.close()
+    except BrokenPipeError:  # the final flush, outside any command
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
         sys.exit(0)

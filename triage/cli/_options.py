@@ -14,9 +14,16 @@ from typing import Any, TypeVar
 
 import click
 
-from ..kafka import Setting
+from .._logging import quiet_client_logs
+from ..kafka import CONNECTION, KafkaSettings, Setting, kafka_settings
 
-__all__ = ["log_option", "policy_option", "settings_options"]
+__all__ = [
+    "client_settings",
+    "log_option",
+    "parse_settings",
+    "policy_option",
+    "settings_options",
+]
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -68,18 +75,22 @@ def settings_options(
     *,
     required: frozenset[str] = frozenset(),
     help_of: dict[str, str] | None = None,
+    lenient: bool = False,
 ) -> Callable[[_F], _F]:
     """One click option per setting of ``table``, in table order.
 
     ``required`` names the settings that must be given; ``help_of``
     overrides the help of some (e.g. what ``--broker`` means for a command
-    that also runs without one).
+    that also runs without one). With ``lenient`` the values stay strings,
+    checked by :func:`parse_settings` only when the command uses them: a
+    command that runs on the embedded log is not broken by a Kafka
+    setting in the environment that it does not use.
     """
     options = [
         click.option(
             setting.option,
             setting.name,
-            type=_click_type(setting),
+            type=str if lenient else _click_type(setting),
             default=setting.default,
             show_default=setting.default is not None,
             required=setting.name in required,
@@ -96,3 +107,24 @@ def settings_options(
         return fn
 
     return decorate
+
+
+def parse_settings(values: dict[str, Any], table: Sequence[Setting]) -> dict[str, Any]:
+    """The values of ``lenient`` options, checked and converted (ConfigError if not valid)."""
+    parsed = dict(values)
+    for setting in table:
+        value = values.get(setting.name)
+        if isinstance(value, str):
+            parsed[setting.name] = setting.parse(value)
+    return parsed
+
+
+def client_settings(options: dict[str, Any], *, lenient: bool = False) -> KafkaSettings:
+    """The Kafka settings of a client command (anything but a worker).
+
+    A client command that fails says why in one line of ours, so the Kafka
+    client's own log lines (its connection retries) are kept off stderr.
+    ``lenient``: the options were declared lenient and are checked here.
+    """
+    quiet_client_logs()
+    return kafka_settings(parse_settings(options, CONNECTION) if lenient else options)

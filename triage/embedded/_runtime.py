@@ -46,8 +46,18 @@ class EmbeddedRuntime:
         self.recovered = False
         self.done = 0  # inputs processed by this runtime, kept even if a run is interrupted
 
-    def recover(self) -> int:
-        """Rebuild the engine from the processed inputs; returns how many were folded."""
+    def recover(
+        self,
+        *,
+        stop: threading.Event | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> int:
+        """Rebuild the engine from the processed inputs; returns how many were folded.
+
+        ``progress(position, processed)`` is called after each read of the
+        log. When ``stop`` is set the fold ends after the read in hand (a
+        fraction of a second), unfinished: the runtime is not recovered.
+        """
         epochs = [
             (pos, msgspec.json.decode(body, type=Policy)) for pos, body in self.journal.policies()
         ]
@@ -61,6 +71,10 @@ class EmbeddedRuntime:
                 self.engine.apply(decode_input(body))
                 self.position = pos
                 folded += 1
+            if progress is not None:
+                progress(self.position, processed)
+            if stop is not None and stop.is_set():
+                return folded
         self.engine.policy = self.policy
         self.journal.set_policy(encode_policy(self.policy))
         self.recovered = True

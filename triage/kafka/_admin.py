@@ -11,7 +11,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 
 from events import LogError
 
-from ._errors import kafka_errors
+from ._errors import kafka_errors, start_or_close
 from ._settings import KafkaSettings
 
 __all__ = ["create_missing_topics", "create_topics", "partitions_of"]
@@ -25,7 +25,7 @@ def create_topics(settings: KafkaSettings) -> list[str]:
 
 async def create_missing_topics(settings: KafkaSettings) -> list[str]:
     admin = AIOKafkaAdminClient(client_id=settings.client_id, **settings.client_options())
-    await admin.start()
+    await start_or_close(admin)
     try:
         existing = set(await admin.list_topics())
         keep = {"retention.ms": "-1", "min.insync.replicas": str(settings.min_insync)}
@@ -70,7 +70,7 @@ async def partitions_of(settings: KafkaSettings, topic: str) -> list[int]:
     admin = AIOKafkaAdminClient(
         client_id=f"{settings.client_id}-admin", **settings.client_options()
     )
-    await admin.start()
+    await start_or_close(admin)
     try:
         (described,) = await admin.describe_topics([topic])
     finally:

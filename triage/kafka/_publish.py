@@ -10,7 +10,7 @@ from aiokafka import AIOKafkaProducer
 
 from events import InputEvent, InvalidEvent, decode_input, encode, type_name
 
-from ._errors import kafka_errors
+from ._errors import kafka_errors, start_or_close
 from ._records import topic_for
 from ._settings import KafkaSettings
 
@@ -49,7 +49,7 @@ class Publisher:
         )
 
     async def __aenter__(self) -> Publisher:
-        await self._producer.start()
+        await start_or_close(self._producer)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

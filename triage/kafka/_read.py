@@ -18,7 +18,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from projections import Report, fold
 
 from ._admin import partitions_of
-from ._errors import kafka_errors
+from ._errors import kafka_errors, start_or_close
 from ._records import JournalBatch, decode_batch
 from ._settings import KafkaSettings
 
@@ -39,7 +39,7 @@ async def _read_to_end(
         enable_auto_commit=False,
         **settings.client_options(),
     )
-    await consumer.start()
+    await start_or_close(consumer)
     try:
         partitions = await partitions_of(settings, topic)
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]

@@ -38,6 +38,8 @@ __all__ = [
     "worker_config_from_environment",
 ]
 
+_MAX_PORT = 65535
+
 SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
 SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
 
@@ -150,17 +152,28 @@ class KafkaSettings(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def parse_broker(url: str) -> str:
-    """``kafka://host:port[,host:port]`` (or a bare host:port list) -> bootstrap servers."""
+    """``kafka://host:port[,host:port]`` (or a bare host:port list) -> bootstrap servers.
+
+    Any other scheme, a path, or an address that is not HOST:PORT with a
+    port in 1..65535 is refused with ConfigError.
+    """
     value = url.strip()
-    for scheme in ("kafka://", "aiokafka://"):
-        if value.startswith(scheme):
-            value = value[len(scheme) :]
+    scheme, sep, rest = value.partition("://")
+    if sep:
+        if scheme.lower() not in ("kafka", "aiokafka"):
+            raise ConfigError(f"--broker {url!r}: the scheme must be kafka://")
+        value = rest
     hosts = [h.strip() for h in value.replace(";", ",").split(",") if h.strip()]
     if not hosts:
         raise ConfigError(f"no broker address in {url!r}")
     for host in hosts:
         name, _, port = host.rpartition(":")
-        if not name or not port.isdigit():
+        if (
+            not name
+            or any(c in name for c in "/?#@ ")
+            or not port.isdigit()
+            or not 0 < int(port) <= _MAX_PORT
+        ):
             raise ConfigError(f"broker address {host!r} is not HOST:PORT")
     return ",".join(hosts)
 
@@ -198,7 +211,8 @@ class Setting(NamedTuple):
                 int(text) if self.kind is int else float(text) if self.kind is float else text
             )
         except ValueError:
-            raise ConfigError(f"{self.envvar}: {text!r} is not a valid {self.kind}") from None
+            what = "whole number" if self.kind is int else "number"
+            raise ConfigError(f"{self.envvar}: {text!r} is not a {what}") from None
         if self.kind == "path" and not Path(text).is_file():
             raise ConfigError(f"{self.envvar}: no file {text!r}")
         if self.choices and value not in self.choices:
