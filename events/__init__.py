@@ -14,7 +14,9 @@ from ._language import expand, normalize
 from ._model import (
     CEFR_LEVELS,
     EDUCATION_LEVELS,
+    FIRST_YEAR,
     INPUT_TYPES,
+    LAST_YEAR,
     OUTPUT_TYPES,
     AnyEvent,
     Cefr,
@@ -45,8 +47,10 @@ from ._time import HOUR, MINUTE, from_micros, iso_week, to_micros, week_index
 __all__ = [
     "CEFR_LEVELS",
     "EDUCATION_LEVELS",
+    "FIRST_YEAR",
     "HOUR",
     "INPUT_TYPES",
+    "LAST_YEAR",
     "MINUTE",
     "OUTPUT_TYPES",
     "SCHEMA_ID",
