@@ -8,7 +8,16 @@ an event's ``type`` (``type_name``) and the clock ticks a runtime makes.
 """
 
 from ._clock import clock_ticks
-from ._codec import SCHEMA_ID, decode_event, decode_input, decode_output, encode, json_schema
+from ._codec import (
+    MAX_BYTES,
+    MAX_DEPTH,
+    SCHEMA_ID,
+    decode_event,
+    decode_input,
+    decode_output,
+    encode,
+    json_schema,
+)
 from ._errors import ConfigError, InvalidEvent, LogError, TriageError
 from ._language import expand, normalize
 from ._model import (
@@ -51,6 +60,8 @@ __all__ = [
     "HOUR",
     "INPUT_TYPES",
     "LAST_YEAR",
+    "MAX_BYTES",
+    "MAX_DEPTH",
     "MINUTE",
     "OUTPUT_TYPES",
     "SCHEMA_ID",
