@@ -51,7 +51,7 @@ _probe_decoder: Final = msgspec.json.Decoder(_Probe)
 _encoder: Final = msgspec.json.Encoder()
 
 #: The largest record accepted, in bytes: the largest valid event (every field
-#: at its bound) is well under it, and it is Kafka's default record limit.
+#: at its bound, ids in 4-byte characters) is about half of it; Kafka's default.
 MAX_BYTES: Final = 1_048_576
 #: The deepest nesting of arrays and objects accepted. A v1 event nests three
 #: levels; the rest is headroom for unknown fields of newer producers.
