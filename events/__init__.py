@@ -8,13 +8,24 @@ an event's ``type`` (``type_name``) and the clock ticks a runtime makes.
 """
 
 from ._clock import clock_ticks
-from ._codec import SCHEMA_ID, decode_event, decode_input, decode_output, encode, json_schema
+from ._codec import (
+    MAX_BYTES,
+    MAX_DEPTH,
+    SCHEMA_ID,
+    decode_event,
+    decode_input,
+    decode_output,
+    encode,
+    json_schema,
+)
 from ._errors import ConfigError, InvalidEvent, LogError, TriageError
 from ._language import expand, normalize
 from ._model import (
     CEFR_LEVELS,
     EDUCATION_LEVELS,
+    FIRST_YEAR,
     INPUT_TYPES,
+    LAST_YEAR,
     OUTPUT_TYPES,
     AnyEvent,
     Cefr,
@@ -45,8 +56,12 @@ from ._time import HOUR, MINUTE, from_micros, iso_week, to_micros, week_index
 __all__ = [
     "CEFR_LEVELS",
     "EDUCATION_LEVELS",
+    "FIRST_YEAR",
     "HOUR",
     "INPUT_TYPES",
+    "LAST_YEAR",
+    "MAX_BYTES",
+    "MAX_DEPTH",
     "MINUTE",
     "OUTPUT_TYPES",
     "SCHEMA_ID",

@@ -4,10 +4,18 @@ Decoding is the boundary where bytes become contract events; anything that
 does not match the contract raises :class:`InvalidEvent` with a reason a
 person can act on. Upcasting of older event versions belongs here and only
 here, so the core sees one current version.
+
+No record, however it is made, gets past the decoders as anything but an
+event or an :class:`InvalidEvent`: a record larger than ``MAX_BYTES``, nested
+deeper than ``MAX_DEPTH``, starting with a byte order mark or not UTF-8 is
+refused before the JSON decoder sees it, so pathological input costs a
+bounded amount of time and memory and never raises ``RecursionError``.
 """
 
 from __future__ import annotations
 
+import re
+from itertools import accumulate
 from typing import Any, Final
 
 import msgspec
@@ -16,6 +24,8 @@ from ._errors import InvalidEvent
 from ._model import INPUT_TYPES, OUTPUT_TYPES, AnyEvent, Event, InputEvent, OutputEvent
 
 __all__ = [
+    "MAX_BYTES",
+    "MAX_DEPTH",
     "SCHEMA_ID",
     "decode_event",
     "decode_input",
@@ -29,8 +39,29 @@ SCHEMA_ID: Final = "urn:triage:events:v1"
 _input_decoder: Final[msgspec.json.Decoder[InputEvent]] = msgspec.json.Decoder(InputEvent)
 _output_decoder: Final[msgspec.json.Decoder[OutputEvent]] = msgspec.json.Decoder(OutputEvent)
 _any_decoder: Final[msgspec.json.Decoder[AnyEvent]] = msgspec.json.Decoder(AnyEvent)
-_probe_decoder: Final = msgspec.json.Decoder(dict[str, Any])
+
+
+class _Probe(msgspec.Struct):
+    """Only the ``type`` of a record: every other field is skipped, whatever it holds."""
+
+    type: Any = None
+
+
+_probe_decoder: Final = msgspec.json.Decoder(_Probe)
 _encoder: Final = msgspec.json.Encoder()
+
+#: The largest record accepted, in bytes: the largest valid event (every field
+#: at its bound, ids in 4-byte characters) is about half of it; Kafka's default.
+MAX_BYTES: Final = 1_048_576
+#: The deepest nesting of arrays and objects accepted. A v1 event nests three
+#: levels; the rest is headroom for unknown fields of newer producers.
+MAX_DEPTH: Final = 64
+#: Reasons quote values of the input; a quote is cut to this many characters.
+_QUOTE: Final = 200
+_BOM: Final = b"\xef\xbb\xbf"
+_STRING: Final = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
+_NOT_BRACKETS: Final = bytes(b for b in range(256) if b not in b"[]{}")
+_STEP: Final = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 
 
 def encode(event: Event) -> bytes:
@@ -40,50 +71,126 @@ def encode(event: Event) -> bytes:
 
 def decode_input(raw: bytes | str) -> InputEvent:
     """Decode one input event (what producers publish), or raise InvalidEvent."""
+    data = _screen(raw)
     try:
-        return _input_decoder.decode(raw)
+        return _input_decoder.decode(data)
     except msgspec.DecodeError as exc:
-        raise InvalidEvent(_explain(raw, exc, accepted=INPUT_TYPES)) from None
+        raise InvalidEvent(_explain(data, exc, accepted=INPUT_TYPES)) from None
+    except RecursionError:
+        raise InvalidEvent(_TOO_DEEP) from None
 
 
 def decode_output(raw: bytes | str) -> OutputEvent:
     """Decode one output event (what the engine writes), or raise InvalidEvent."""
+    data = _screen(raw)
     try:
-        return _output_decoder.decode(raw)
+        return _output_decoder.decode(data)
     except msgspec.DecodeError as exc:
-        raise InvalidEvent(_explain(raw, exc, accepted=OUTPUT_TYPES)) from None
+        raise InvalidEvent(_explain(data, exc, accepted=OUTPUT_TYPES)) from None
+    except RecursionError:
+        raise InvalidEvent(_TOO_DEEP) from None
 
 
 def decode_event(raw: bytes | str) -> AnyEvent:
     """Decode any event of the contract, input or output, or raise InvalidEvent."""
+    data = _screen(raw)
     try:
-        return _any_decoder.decode(raw)
+        return _any_decoder.decode(data)
     except msgspec.DecodeError as exc:
-        raise InvalidEvent(_explain(raw, exc, accepted=INPUT_TYPES | OUTPUT_TYPES)) from None
+        raise InvalidEvent(_explain(data, exc, accepted=INPUT_TYPES | OUTPUT_TYPES)) from None
+    except RecursionError:
+        raise InvalidEvent(_TOO_DEEP) from None
 
 
-def _explain(raw: bytes | str, exc: msgspec.DecodeError, accepted: frozenset[str]) -> str:
+_TOO_DEEP: Final = f"malformed JSON: nested deeper than {MAX_DEPTH} levels"
+
+
+def _screen(raw: bytes | str) -> bytes:
+    """The record as UTF-8 bytes, if it is small and shallow enough to decode.
+
+    Cheap on the usual record: a length, a prefix and two counts. Only a
+    record with more brackets than ``MAX_DEPTH`` has its depth measured
+    (outside strings), and only a record that passed these checks reaches
+    msgspec, whose recursion is bounded by Python's stack.
+    """
+    if isinstance(raw, str):
+        if len(raw) > MAX_BYTES:
+            raise InvalidEvent(_too_large(len(raw)))
+        try:
+            data = raw.encode()
+        except UnicodeEncodeError as exc:
+            raise InvalidEvent(f"malformed JSON: not UTF-8 ({exc.reason})") from None
+    else:
+        data = bytes(raw)
+    if len(data) > MAX_BYTES:
+        raise InvalidEvent(_too_large(len(data)))
+    if data.startswith(_BOM):
+        raise InvalidEvent(
+            "malformed JSON: starts with a UTF-8 byte order mark (BOM); send UTF-8 without it"
+        )
+    if data.count(b"[") + data.count(b"{") > MAX_DEPTH and _depth(data) > MAX_DEPTH:
+        raise InvalidEvent(_TOO_DEEP)
+    return data
+
+
+def _too_large(size: int) -> str:
+    return f"record of {size:,} bytes is larger than the limit of {MAX_BYTES:,}"
+
+
+def _depth(data: bytes) -> int:
+    """The deepest nesting of arrays and objects, brackets inside strings not counted.
+
+    An unterminated string leaves its brackets in, which can only make a
+    record that is malformed anyway look deeper.
+    """
+    brackets = _STRING.sub(b"", data).translate(None, _NOT_BRACKETS)
+    return max(accumulate(map(_STEP.__getitem__, brackets)), default=0)
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= _QUOTE else text[:_QUOTE] + "..."
+
+
+def _explain(raw: bytes, exc: msgspec.DecodeError, accepted: frozenset[str]) -> str:
     """Turn a decoder error into a reason that names the real problem.
 
     msgspec reports an unknown tag as "Invalid value 'x' - at `$.type`"; say
     instead whether the type is unknown or belongs to the other direction.
     """
-    message = str(exc)
+    message = _clip_message(str(exc))
     if not isinstance(exc, msgspec.ValidationError):
         return f"malformed JSON: {message}"
     if not message.endswith("at `$.type`"):
         return message
     try:
-        kind = _probe_decoder.decode(raw).get("type")
-    except msgspec.DecodeError:
+        kind = _probe_decoder.decode(raw).type
+    except msgspec.ValidationError:
         return message
+    except msgspec.DecodeError as malformed:
+        # The type was refused before the decoder reached the real problem.
+        return f"malformed JSON: {_clip_message(str(malformed))}"
+    except RecursionError:
+        return _TOO_DEEP
     if not isinstance(kind, str):
         return f"`type` must be a string, got {type(kind).__name__}"
     if kind in OUTPUT_TYPES and kind not in accepted:
         return f"event type {kind!r} is written by the engine, not accepted as input"
     if kind not in accepted:
-        return f"unknown event type {kind!r}; expected one of: {', '.join(sorted(accepted))}"
+        return (
+            f"unknown event type {_clip(repr(kind))}; "
+            f"expected one of: {', '.join(sorted(accepted))}"
+        )
     return message
+
+
+def _clip_message(message: str) -> str:
+    """A decoder message with any long quoted value cut, its path (`` - at `$...` ``) kept."""
+    if len(message) <= 2 * _QUOTE:
+        return message
+    text, sep, path = message.rpartition(" - at `")
+    if not sep:
+        return _clip(message)
+    return f"{_clip(text)}{sep}{_clip(path)}" + ("" if path.endswith("`") else "`")
 
 
 def json_schema() -> dict[str, Any]:

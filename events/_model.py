@@ -17,7 +17,9 @@ from msgspec import Meta
 __all__ = [
     "CEFR_LEVELS",
     "EDUCATION_LEVELS",
+    "FIRST_YEAR",
     "INPUT_TYPES",
+    "LAST_YEAR",
     "OUTPUT_TYPES",
     "AnyEvent",
     "Cefr",
@@ -44,12 +46,45 @@ __all__ = [
     "type_name",
 ]
 
+#: Every timestamp of an input is written with a year from 2000 to 2099, in its
+#: own offset: wide enough for any real workspace clock, and far enough from
+#: datetime's limits (years 1 and 9999) that a lease (at most 7 days) or an
+#: ISO week can never leave them. JSON Schema has no bound on a date-time, so
+#: the schema states the same bound as a pattern on the year.
+FIRST_YEAR: Final = 2000
+LAST_YEAR: Final = 2099
+_YEAR_PATTERN: Final = "^20[0-9]{2}-"
+
 Id = Annotated[str, Meta(min_length=1, max_length=128, description="1-128 characters")]
 Timestamp = Annotated[
-    datetime, Meta(tz=True, description="RFC 3339 with an offset, e.g. 2026-11-25T09:30:00Z")
+    datetime,
+    Meta(
+        tz=True,
+        description=(
+            "RFC 3339 with an offset, e.g. 2026-11-25T09:30:00Z; "
+            f"the year as written is {FIRST_YEAR}-{LAST_YEAR}"
+        ),
+        extra_json_schema={"pattern": _YEAR_PATTERN},
+    ),
 ]
-Name = str  # task, expert and reviewer ids, domains, kinds: any string, as the contract says
-Text = str
+#: ``lease_until`` is the clock plus a lease: up to 7 days past the last input year.
+LeaseUntil = Annotated[
+    datetime,
+    Meta(
+        tz=True,
+        description=(
+            "RFC 3339 in UTC: the workspace clock plus the lease (at most 7 days), "
+            f"so no later than {LAST_YEAR + 1}-01-08"
+        ),
+    ),
+]
+#: Task, expert and reviewer ids, domains and kinds: like event ids, 1-128 characters.
+Name = Annotated[str, Meta(min_length=1, max_length=128, description="1-128 characters")]
+#: Free text of a producer (``reason``) or a pointer into the client's store (``ref``).
+Text = Annotated[str, Meta(max_length=2048, description="at most 2,048 characters")]
+ErrorCategory = Annotated[
+    str, Meta(min_length=1, max_length=64, description="an error category, 1-64 characters")
+]
 Education = Literal["none", "secondary", "bachelor", "master", "doctorate"]
 Cefr = Literal["A1", "A2", "B1", "B2", "C1", "C2", "native"]
 Status = Literal["available", "away", "offline"]
@@ -60,7 +95,8 @@ LanguageTag = Annotated[
     str,
     Meta(
         pattern=r"^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$",
-        description="BCP 47 language tag, e.g. pt-BR",
+        max_length=35,
+        description="BCP 47 language tag, e.g. pt-BR; at most 35 characters (RFC 5646, 4.4.1)",
     ),
 ]
 Kind = Name
@@ -100,57 +136,87 @@ class Event(msgspec.Struct, frozen=True, tag_field="type", gc=False):
 # --- input events -----------------------------------------------------------
 
 
-class ExpertProfile(Event, tag="expert.profile", frozen=True, kw_only=True, omit_defaults=True):
+def _check_year(field: str, value: datetime) -> None:
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(
+            f"`{field}` must be written with a year from {FIRST_YEAR} to {LAST_YEAR}, "
+            f"got {value.isoformat()}"
+        )
+
+
+class _Input(Event, frozen=True):
+    """What every input event checks beyond its fields' own bounds: ``at``'s year.
+
+    msgspec turns the ``ValueError`` into a ``ValidationError``, so the
+    decoder refuses the event with the reason; it names the field.
+    """
+
+    def __post_init__(self) -> None:
+        _check_year("at", self.at)
+
+
+class ExpertProfile(_Input, tag="expert.profile", frozen=True, kw_only=True, omit_defaults=True):
     """Creates or wholly replaces an expert's profile; a new expert starts offline."""
 
     expert: Name
-    domains: Annotated[dict[DomainName, DomainLevel], Meta(min_length=1)]
-    languages: Annotated[dict[LanguageTag, Cefr], Meta(min_length=1)]
+    domains: Annotated[dict[DomainName, DomainLevel], Meta(min_length=1, max_length=50)]
+    languages: Annotated[dict[LanguageTag, Cefr], Meta(min_length=1, max_length=20)]
     education: Education
-    weekly_hours: Annotated[float, Meta(gt=0)]
-    concurrency: Annotated[int, Meta(ge=1)] = 1
+    weekly_hours: Annotated[
+        float, Meta(gt=0, le=168, description="contracted hours per ISO week: > 0, at most 168")
+    ]
+    concurrency: Annotated[
+        int, Meta(ge=1, le=100, description="open assignments at once: 1-100")
+    ] = 1
 
 
-class ExpertStatus(Event, tag="expert.status", frozen=True, kw_only=True, omit_defaults=True):
+class ExpertStatus(_Input, tag="expert.status", frozen=True, kw_only=True, omit_defaults=True):
     """Presence: only ``available`` experts get new work."""
 
     expert: Name
     status: Status
 
 
-class ExpertRemoved(Event, tag="expert.removed", frozen=True, kw_only=True, omit_defaults=True):
+class ExpertRemoved(_Input, tag="expert.removed", frozen=True, kw_only=True, omit_defaults=True):
     """Offboarding: the expert's open assignments go back to the queue."""
 
     expert: Name
 
 
-class TaskCreated(Event, tag="task.created", frozen=True, kw_only=True, omit_defaults=True):
+class TaskCreated(_Input, tag="task.created", frozen=True, kw_only=True, omit_defaults=True):
     """A unit of work to route, with its requirements."""
 
     task: Name
     kind: Kind
     domain: DomainName
     language: LanguageTag
-    minutes: Annotated[int, Meta(gt=0, description="estimated handling time")]
+    minutes: Annotated[
+        int, Meta(ge=1, le=10_080, description="estimated handling time: 1-10,080 (a week)")
+    ]
     education: Education = "none"
     skill: DomainLevel = 1
     fluency: Cefr = "C1"
     priority: Annotated[int, Meta(ge=0, le=100, description="higher first")] = 0
-    judgements: Annotated[int, Meta(ge=1)] = 1
-    exclude: tuple[Name, ...] = ()
+    judgements: Annotated[int, Meta(ge=1, le=100, description="distinct experts: 1-100")] = 1
+    exclude: Annotated[tuple[Name, ...], Meta(max_length=1000)] = ()
     parent: Name | None = None
     due: Timestamp | None = None
     ref: Text | None = None
 
+    def __post_init__(self) -> None:
+        _check_year("at", self.at)
+        if self.due is not None:
+            _check_year("due", self.due)
 
-class TaskCancelled(Event, tag="task.cancelled", frozen=True, kw_only=True, omit_defaults=True):
+
+class TaskCancelled(_Input, tag="task.cancelled", frozen=True, kw_only=True, omit_defaults=True):
     """The task is withdrawn; open assignments end."""
 
     task: Name
     reason: Text | None = None
 
 
-class TaskDeclined(Event, tag="task.declined", frozen=True, kw_only=True, omit_defaults=True):
+class TaskDeclined(_Input, tag="task.declined", frozen=True, kw_only=True, omit_defaults=True):
     """The assignee hands the task back; it never goes to that expert again."""
 
     task: Name
@@ -158,16 +224,18 @@ class TaskDeclined(Event, tag="task.declined", frozen=True, kw_only=True, omit_d
     reason: Text | None = None
 
 
-class TaskSubmitted(Event, tag="task.submitted", frozen=True, kw_only=True, omit_defaults=True):
+class TaskSubmitted(_Input, tag="task.submitted", frozen=True, kw_only=True, omit_defaults=True):
     """One judgement of the task is done."""
 
     task: Name
     expert: Name
-    seconds: Annotated[int, Meta(ge=0, description="handling time measured by the tool")]
+    seconds: Annotated[
+        int, Meta(ge=0, le=604_800, description="handling time measured by the tool: 0-604,800")
+    ]
     ref: Text | None = None
 
 
-class TaskReviewed(Event, tag="task.reviewed", frozen=True, kw_only=True, omit_defaults=True):
+class TaskReviewed(_Input, tag="task.reviewed", frozen=True, kw_only=True, omit_defaults=True):
     """A review of one expert's submission on a task."""
 
     task: Name
@@ -175,10 +243,10 @@ class TaskReviewed(Event, tag="task.reviewed", frozen=True, kw_only=True, omit_d
     reviewer: Name
     score: Annotated[float, Meta(ge=0, le=1)]
     passed: bool
-    errors: tuple[str, ...] = ()
+    errors: Annotated[tuple[ErrorCategory, ...], Meta(max_length=32)] = ()
 
 
-class ClockTick(Event, tag="clock.tick", frozen=True, kw_only=True, omit_defaults=True):
+class ClockTick(_Input, tag="clock.tick", frozen=True, kw_only=True, omit_defaults=True):
     """Moves the workspace clock to ``at``."""
 
 
@@ -192,8 +260,8 @@ class TaskAssigned(Event, tag="task.assigned", frozen=True, kw_only=True):
     task: Name
     expert: Name
     attempt: Annotated[int, Meta(ge=1)]
-    lease_until: Timestamp
-    score: float
+    lease_until: LeaseUntil
+    score: Annotated[float, Meta(description="the policy's score, finite, rounded to 4 decimals")]
     reasons: tuple[str, ...]
 
 

@@ -15,20 +15,32 @@ decision's ``reasons`` so that a person can check it:
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Final
 
 import msgspec
 from msgspec import Meta
 
-__all__ = ["DEFAULT_POLICY", "Policy", "Score"]
+__all__ = ["DEFAULT_POLICY", "MAX_LEASE_MINUTES", "Policy", "Score"]
 
-Weight = Annotated[float, Meta(ge=0)]
+#: The longest lease: a week, the same bound as a task's ``minutes``.
+MAX_LEASE_MINUTES: Final = 7 * 24 * 60
+
+Weight = Annotated[float, Meta(ge=0, le=1000, description="0-1000")]
 
 
 class Policy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """Weights of the score and the lease rule; see docs/routing.md."""
+    """Weights of the score and the lease rule; see docs/routing.md.
 
-    name: str = "balanced"
+    Every number is bounded, so that a policy that converts can only give
+    finite scores and leases of at most a week (the JSON encoder would write
+    a non-finite score as ``null``, which no event of the contract decodes).
+    msgspec checks the bounds when a file is converted; ``__post_init__``
+    checks, also for a policy built in code, that every number is finite and
+    what involves two fields.
+    """
+
+    name: Annotated[str, Meta(min_length=1, max_length=128)] = "balanced"
     quality: Weight = 0.4
     load: Weight = 0.25
     idle: Weight = 0.15
@@ -36,13 +48,28 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     #: Mean review score assumed for an expert with no reviews in a domain.
     quality_prior: Annotated[float, Meta(ge=0, le=1)] = 0.75
     #: How many reviews the prior is worth.
-    quality_prior_reviews: Annotated[float, Meta(ge=0)] = 3.0
-    #: Idle time at which the idle part reaches 1.
-    idle_horizon_hours: Annotated[float, Meta(gt=0)] = 24.0
+    quality_prior_reviews: Annotated[float, Meta(ge=0, le=1_000_000)] = 3.0
+    #: Idle time at which the idle part reaches 1: up to a year.
+    idle_horizon_hours: Annotated[float, Meta(gt=0, le=8_760)] = 24.0
     #: Lease = clamp(minutes x lease_factor, lease_min_minutes, lease_max_minutes).
-    lease_factor: Annotated[float, Meta(gt=0)] = 3.0
-    lease_min_minutes: Annotated[int, Meta(ge=1)] = 30
-    lease_max_minutes: Annotated[int, Meta(ge=1)] = 7 * 24 * 60
+    lease_factor: Annotated[float, Meta(gt=0, le=1_000)] = 3.0
+    lease_min_minutes: Annotated[int, Meta(ge=1, le=MAX_LEASE_MINUTES)] = 30
+    lease_max_minutes: Annotated[int, Meta(ge=1, le=MAX_LEASE_MINUTES)] = MAX_LEASE_MINUTES
+
+    def __post_init__(self) -> None:
+        for field in msgspec.structs.fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"{field.name} must be a finite number, got {value}")
+        if self.lease_min_minutes > self.lease_max_minutes:
+            raise ValueError(
+                f"lease_min_minutes ({self.lease_min_minutes}) must not exceed "
+                f"lease_max_minutes ({self.lease_max_minutes})"
+            )
+        if not self.quality + self.load + self.idle + self.fit > 0:
+            raise ValueError(
+                "at least one of the weights quality, load, idle and fit must be above 0"
+            )
 
     def lease_minutes(self, task_minutes: int) -> int:
         """Length of the lease on a task of the given estimated minutes."""

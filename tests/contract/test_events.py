@@ -93,6 +93,44 @@ def test_reasons_name_the_problem(line: str, reason: str) -> None:
     assert reason in caught.value.reason
 
 
+BOUND_REASONS = {
+    "bad-18": "`at` must be written with a year from 2000 to 2099, got 1999-12-31",
+    "bad-19": "`at` must be written with a year from 2000 to 2099, got 2100-01-01",
+    "bad-20": "`at` must be written with a year from 2000 to 2099, got 9999-12-31",
+    "bad-21": "`due` must be written with a year from 2000 to 2099, got 0001-01-01",
+    "bad-22": "Expected `float` <= 168.0 - at `$.weekly_hours`",
+    "bad-23": "Expected `float` <= 168.0 - at `$.weekly_hours`",
+    "bad-24": "Expected `int` <= 100 - at `$.concurrency`",
+    "bad-25": "Expected `int` <= 10080 - at `$.minutes`",
+    "bad-26": "Expected `int` <= 100 - at `$.judgements`",
+    "bad-27": "Expected `int` <= 604800 - at `$.seconds`",
+    "bad-28": "Expected `int` <= 604800 - at `$.seconds`",
+    "bad-29": "Number out of range - at `$.score`",
+    "bad-30": "Expected `str` of length >= 1 - at `$.task`",
+    "bad-31": "Expected `str` of length <= 128 - at `$.expert`",
+    "bad-32": "Expected `str` of length <= 2048 - at `$.ref`",
+    "bad-33": "Expected `array` of length <= 1000 - at `$.exclude`",
+    "bad-34": "Expected `array` of length <= 32 - at `$.errors`",
+    "bad-35": "Expected `str` of length >= 1 - at `$.errors[0]`",
+    "bad-36": "Expected `str` of length <= 35 - at `$.language`",
+    "bad-37": "Expected `object` of length <= 50 - at `$.domains`",
+    "bad-38": "Expected `object` of length <= 20 - at `$.languages`",
+    "bad-39": "Expected `str` of length <= 2048 - at `$.reason`",
+}
+BOUND_LINES = {
+    line.split('"id":"', 1)[1].split('"', 1)[0]: line for line in INVALID_LINES if '"id":"' in line
+}
+
+
+@pytest.mark.parametrize(("event_id", "reason"), sorted(BOUND_REASONS.items()))
+def test_values_out_of_their_bounds_are_refused_naming_the_field(
+    event_id: str, reason: str
+) -> None:
+    with pytest.raises(InvalidEvent) as caught:
+        decode_input(BOUND_LINES[event_id])
+    assert caught.value.reason.startswith(reason)
+
+
 def test_unknown_fields_are_ignored() -> None:
     line = (
         '{"type":"clock.tick","id":"k","at":"2026-11-25T09:30:00Z","workspace":"w","new":{"x":1}}'
