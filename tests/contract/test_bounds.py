@@ -32,8 +32,7 @@ from events import (
     decode_output,
 )
 from tests.robustness import fold_lines
-from triage._ingest import ingest_lines
-from triage._journal import Journal
+from triage.embedded import Journal, ingest_lines
 
 HERE = Path(__file__).parent
 GOLDEN = (HERE / "golden" / "v1.jsonl").read_text().splitlines()

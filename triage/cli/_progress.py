@@ -14,10 +14,10 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
-    TaskProgressColumn,
-    TextColumn,
     ProgressColumn,
     Task,
+    TaskProgressColumn,
+    TextColumn,
     TimeRemainingColumn,
 )
 from rich.text import Text
