@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from events import decode_event
+from events import InvalidEvent, decode_event
 
 from ._metrics import Projections
 from ._model import Report
@@ -16,7 +16,10 @@ def fold(entries: Iterable[tuple[bytes, Sequence[bytes]]], dead_letters: Iterabl
     """The report of a journal: each input with its outputs in order, then dead-letter sources."""
     folded = Projections()
     for raw, outputs in entries:
-        folded.apply(decode_event(raw))
+        try:
+            folded.apply(decode_event(raw))
+        except InvalidEvent:
+            pass  # accepted by an older version, refused on reading: its rejection follows
         for output in outputs:
             folded.apply(decode_event(output))
     for source in dead_letters:

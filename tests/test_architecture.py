@@ -39,10 +39,11 @@ LAYERS = {
 }
 #: What each part of the shell may import of the shell (besides itself).
 SHELL = {
+    "triage._logged": set(),
     "triage._logging": set(),
     "triage._policy_file": set(),
-    "triage.embedded": {"triage._logging", "triage._policy_file"},
-    "triage.kafka": {"triage._logging", "triage._policy_file"},
+    "triage.embedded": {"triage._logged", "triage._logging", "triage._policy_file"},
+    "triage.kafka": {"triage._logged", "triage._logging", "triage._policy_file"},
     "triage.sim": {"triage._logging", "triage._policy_file", "triage.embedded"},
     "triage.cli": {
         "triage._logging",

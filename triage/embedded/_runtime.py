@@ -16,9 +16,10 @@ from datetime import UTC, datetime
 
 import msgspec
 
-from events import InputEvent, OutputEvent, clock_ticks, decode_input
+from events import EventRejected, InputEvent, OutputEvent, clock_ticks
 from router import DEFAULT_POLICY, Engine, Policy
 
+from .._logged import decode_logged
 from .._logging import log_decisions
 from .._policy_file import encode_policy
 from ._journal import Journal
@@ -68,7 +69,9 @@ class EmbeddedRuntime:
             for pos, body in rows:
                 while epochs and epochs[0][0] <= pos:
                     self.engine.policy = epochs.pop(0)[1]
-                self.engine.apply(decode_input(body))
+                event = decode_logged(body)
+                if not isinstance(event, EventRejected):
+                    self.engine.apply(event)
                 self.position = pos
                 folded += 1
             if progress is not None:
@@ -89,7 +92,8 @@ class EmbeddedRuntime:
             return 0
         results = []
         for pos, body in rows:
-            outputs = self.engine.apply(decode_input(body))
+            event = decode_logged(body)
+            outputs = [event] if isinstance(event, EventRejected) else self.engine.apply(event)
             results.append((pos, outputs))
             if outputs and self.on_outputs is not None:
                 self.on_outputs(outputs)

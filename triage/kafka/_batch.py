@@ -17,9 +17,10 @@ from typing import Any, Final
 
 from aiokafka import AIOKafkaProducer
 
-from events import InputEvent, OutputEvent, decode_input, encode
+from events import EventRejected, InputEvent, OutputEvent, encode
 from router import Engine
 
+from .._logged import decode_logged
 from ._merge import Pending
 from ._records import decode_batch
 
@@ -58,7 +59,10 @@ class PartitionState:
         """Fold one journal record into the state (recovery and catch-up)."""
         batch = decode_batch(raw)
         for entry, _ in batch.entries:
-            event = decode_input(bytes(entry))
+            event = decode_logged(bytes(entry))
+            if isinstance(event, EventRejected):  # refused when it was written: no state
+                self.seen.add((event.workspace, event.cause))
+                continue
             self.seen.add((event.workspace, event.id))
             self.engine.apply(event)
         self.offsets.update(batch.offsets)
