@@ -34,7 +34,7 @@ _serial = itertools.count(1)
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
-        if "broker" in getattr(item, "fixturenames", ()):
+        if any("broker" in name for name in getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.kafka)
 
 
