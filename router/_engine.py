@@ -20,6 +20,7 @@ modules of their own.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import Any, Final
 
@@ -56,6 +57,27 @@ from ._step import Step, output_id
 __all__ = ["Engine", "output_id"]
 
 _PRIORITY_SHIFT: Final = 64  # rank = ((100 - priority) << 64) + creation instant
+_MAX_REASON: Final = 200
+_AT_ADDRESS: Final = re.compile(r" at 0x[0-9a-fA-F]+")  # "<Pool object at 0x7f...>"
+_ADDRESS: Final = re.compile(r"0x[0-9a-fA-F]{8,}")
+_SPACE: Final = re.compile(r"\s+")
+
+
+def _internal_error(error: Exception) -> str:
+    """The reason of the rejection of an event whose handling raised ``error``.
+
+    It names the exception's type and message, and nothing that differs
+    from one run to the next: memory addresses in a message (a default
+    ``repr``) are dropped, so that replay and recovery write the same bytes.
+    """
+    message = _ADDRESS.sub("0x…", _AT_ADDRESS.sub("", str(error)))
+    message = _SPACE.sub(" ", message).strip()
+    reason = f"internal error: {type(error).__name__}"
+    if message:
+        reason += f": {message}"
+    if len(reason) > _MAX_REASON:
+        reason = reason[: _MAX_REASON - 1] + "…"
+    return reason
 
 
 class Engine:
@@ -64,18 +86,32 @@ class Engine:
     def __init__(self, policy: Policy = DEFAULT_POLICY) -> None:
         self.policy = policy
         self.workspaces: dict[str, Workspace] = {}
+        #: How many events ended in an ``internal error`` rejection (see ``apply``).
+        self.internal_errors = 0
 
     def apply(self, event: InputEvent) -> list[OutputEvent]:
-        """Fold one accepted input event into the state; return what it causes."""
+        """Fold one accepted input event into the state; return what it causes.
+
+        A bug must not stop the stream: an exception raised while handling
+        the event is caught here, counted in ``internal_errors``, and the
+        event is refused with ``event.rejected`` (reason ``internal error:
+        <type>: <message>``) after the outputs the step had already written.
+        The state keeps what the step changed before the exception, so a
+        replay of the same log fails in the same place and agrees.
+        """
         ws = self.workspaces.get(event.workspace)
         if ws is None:
             ws = self.workspaces[event.workspace] = Workspace(event.workspace)
         step = Step(ws, event)
-        self._advance(step, to_micros(event.at))
-        handler = _HANDLERS[type(event)]
-        handler(self, step, event)
-        if step.tasks or step.experts:
-            dispatch(step, self.policy)
+        try:
+            self._advance(step, to_micros(event.at))
+            handler = _HANDLERS[type(event)]
+            handler(self, step, event)
+            if step.tasks or step.experts:
+                dispatch(step, self.policy)
+        except Exception as error:  # the second line of defence: see the docstring
+            self.internal_errors += 1
+            step.emit(EventRejected, event=event.id, reason=_internal_error(error))
         return step.outputs
 
     # --- phase 1: the clock ----------------------------------------------------
