@@ -13,7 +13,7 @@ and in the JSON only on request (``report_json(report, with_global=True)``
 adds them under :data:`GLOBAL_KEY`, ``""``, which no workspace id can be).
 """
 
-from ._metrics import DEFAULT_LOW_SCORE, Projections
+from ._fold import DEFAULT_LOW_SCORE, Projections
 from ._model import Report, WorkspaceReport
 from ._render import GLOBAL_KEY, render_text, report_json
 

@@ -43,7 +43,7 @@ from events import (
     TaskUnroutable,
 )
 from projections import Projections, Report, WorkspaceReport, render_text, report_json
-from projections._metrics import reason_key
+from projections._fold import reason_key
 from projections._stats import percentile, summarize
 from router import Engine, Policy
 from router._state import CANCELLED, COMPLETED, QUEUED
