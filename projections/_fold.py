@@ -51,8 +51,8 @@ from events import (
     week_index,
 )
 
+from ._metrics import build_report
 from ._model import LowQuality, Report
-from ._report import build_report
 from ._state import (
     CANCELLED,
     COMPLETED,
