@@ -12,6 +12,8 @@ from array import array
 from collections.abc import Iterable
 from typing import Final
 
+import msgspec
+
 from events import EDUCATION_LEVELS, expand, from_micros, iso_week
 
 from ._model import (
@@ -85,17 +87,33 @@ def _ratio(part: float, whole: float) -> float | None:
 # --- tasks -------------------------------------------------------------------
 
 
+class _Counts(msgspec.Struct, gc=False):
+    """Running task counts of one grouping; ``assigned`` counts assignments, not tasks."""
+
+    created: int = 0
+    assigned: int = 0
+    completed: int = 0
+    cancelled: int = 0
+    queued: int = 0
+
+
+def _counts_of(groups: dict[str, _Counts], key: str) -> _Counts:
+    counts = groups.get(key)
+    if counts is None:
+        counts = groups[key] = _Counts()
+    return counts
+
+
 class _Scan:
     """Everything derived from one pass over a workspace's tasks."""
 
     def __init__(self, ws: Workspace) -> None:
-        # created, assigned, completed, cancelled, queued
-        self.totals = [0, 0, 0, 0, 0]
+        self.totals = _Counts()
         self.in_progress = 0
         self.unroutable = 0
-        self.by_kind: dict[str, list[int]] = {}
-        self.by_domain: dict[str, list[int]] = {}
-        self.by_language: dict[str, list[int]] = {}
+        self.by_kind: dict[str, _Counts] = {}
+        self.by_domain: dict[str, _Counts] = {}
+        self.by_language: dict[str, _Counts] = {}
         self.demand: dict[_Pool, int] = {}  # minutes
         self.queued: dict[_Pool, int] = {}
         self.flagged: dict[_Pool, int] = {}
@@ -105,25 +123,19 @@ class _Scan:
             pool = (task.domain, task.language)
             self.pools.add(pool)
             waiting = task.waiting()
-            row = (
-                1,
-                task.assignments,
-                task.state == COMPLETED,
-                task.state == CANCELLED,
-                waiting,
-            )
-            for groups, key in (
-                (self.by_kind, task.kind),
-                (self.by_domain, task.domain),
-                (self.by_language, task.language),
+            completed = task.state == COMPLETED
+            cancelled = task.state == CANCELLED
+            for counts in (
+                self.totals,
+                _counts_of(self.by_kind, task.kind),
+                _counts_of(self.by_domain, task.domain),
+                _counts_of(self.by_language, task.language),
             ):
-                counts = groups.get(key)
-                if counts is None:
-                    counts = groups[key] = [0, 0, 0, 0, 0]
-                for i, value in enumerate(row):
-                    counts[i] += value
-            for i, value in enumerate(row):
-                self.totals[i] += value
+                counts.created += 1
+                counts.assigned += task.assignments
+                counts.completed += completed
+                counts.cancelled += cancelled
+                counts.queued += waiting
             if task.state != OPEN:
                 continue
             if task.unroutable:
@@ -139,21 +151,27 @@ class _Scan:
                 self.oldest = (task.created, name)
 
 
-def _breakdown(groups: dict[str, list[int]]) -> dict[str, TaskBreakdown]:
+def _breakdown(groups: dict[str, _Counts]) -> dict[str, TaskBreakdown]:
     return {
-        key: TaskBreakdown(created=c[0], assigned=c[1], completed=c[2], cancelled=c[3], queued=c[4])
+        key: TaskBreakdown(
+            created=c.created,
+            assigned=c.assigned,
+            completed=c.completed,
+            cancelled=c.cancelled,
+            queued=c.queued,
+        )
         for key, c in sorted(groups.items())
     }
 
 
 def _tasks(ws: Workspace, scan: _Scan) -> Tasks:
-    created, _, completed, cancelled, queued = scan.totals
+    totals = scan.totals
     return Tasks(
-        created=created,
+        created=totals.created,
         assigned=ws.assigned,
-        completed=completed,
-        cancelled=cancelled,
-        queued=queued,
+        completed=totals.completed,
+        cancelled=totals.cancelled,
+        queued=totals.queued,
         in_progress=scan.in_progress,
         unroutable=scan.unroutable,
         unroutable_events=ws.unroutable_events,
@@ -264,6 +282,15 @@ def _covers(expert: Expert) -> Iterable[_Pool]:
     }
 
 
+class _Supply(msgspec.Struct, gc=False):
+    """The experts covering one pool, and their weekly hours."""
+
+    experts: int = 0
+    available: int = 0
+    capacity_hours: float = 0.0
+    available_hours: float = 0.0
+
+
 def _staffing(ws: Workspace, scan: _Scan, live: list[tuple[str, Expert]]) -> Staffing:
     statuses = {"available": 0, "away": 0, "offline": 0}
     by_education = dict.fromkeys(EDUCATION_LEVELS, 0)
@@ -278,32 +305,32 @@ def _staffing(ws: Workspace, scan: _Scan, live: list[tuple[str, Expert]]) -> Sta
                 pools.add((domain, language))
                 levels = languages.setdefault(language, {})
                 levels[expert.education] = levels.get(expert.education, 0) + 1
-    # experts, available, capacity hours, available hours
-    supply: dict[_Pool, list[float]] = {pool: [0, 0, 0.0, 0.0] for pool in pools}
+    supply = {pool: _Supply() for pool in pools}
     for _, expert in live:
         available = expert.status == "available"
         for pool in _covers(expert):
-            row = supply.get(pool)
-            if row is not None:
-                row[0] += 1
-                row[2] += expert.weekly_hours
+            covered = supply.get(pool)
+            if covered is not None:
+                covered.experts += 1
+                covered.capacity_hours += expert.weekly_hours
                 if available:
-                    row[1] += 1
-                    row[3] += expert.weekly_hours
+                    covered.available += 1
+                    covered.available_hours += expert.weekly_hours
     rows = []
     for pool in sorted(pools):
-        experts, free, capacity, free_hours = supply[pool]
+        covered = supply[pool]
         demand = scan.demand.get(pool, 0) / 60
+        domain, language = pool
         rows.append(
             PoolStaffing(
-                domain=pool[0],
-                language=pool[1],
-                experts=int(experts),
-                available=int(free),
-                capacity_hours=_round(capacity),
-                available_hours=_round(free_hours),
+                domain=domain,
+                language=language,
+                experts=covered.experts,
+                available=covered.available,
+                capacity_hours=_round(covered.capacity_hours),
+                available_hours=_round(covered.available_hours),
                 demand_hours=_round(demand),
-                gap_hours=_round(demand - capacity),
+                gap_hours=_round(demand - covered.capacity_hours),
                 queued=scan.queued.get(pool, 0),
                 unroutable=scan.flagged.get(pool, 0),
             )
