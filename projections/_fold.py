@@ -26,8 +26,10 @@ everything else, so it costs one pass over the tasks.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Final
+
+import msgspec
 
 from events import (
     AnyEvent,
@@ -45,6 +47,7 @@ from events import (
     TaskReviewed,
     TaskSubmitted,
     TaskUnroutable,
+    decode_event,
     from_micros,
     normalize,
     to_micros,
@@ -65,7 +68,7 @@ from ._state import (
     tally_of,
 )
 
-__all__ = ["DEFAULT_LOW_SCORE", "Projections", "reason_key"]
+__all__ = ["DEFAULT_LOW_SCORE", "Projections", "fold", "reason_key"]
 
 #: Reviews scoring below this (or failed) are listed as low quality.
 DEFAULT_LOW_SCORE: Final = 0.6
@@ -85,7 +88,15 @@ def reason_key(reason: str) -> str:
 
 
 _Handler = Callable[["Projections", Workspace, Any, int], None]
-_Pending = tuple[_Handler, Workspace, AnyEvent, int]
+
+
+class _Pending(msgspec.Struct, gc=False):
+    """An input held until the next input shows that no rejection of it came."""
+
+    handler: _Handler
+    ws: Workspace
+    event: AnyEvent
+    at: int
 
 
 class Projections:
@@ -111,7 +122,7 @@ class Projections:
             if self._pending is not None:
                 self._settle()
             if role == _PENDING:
-                self._pending = (handler, ws, event, at)
+                self._pending = _Pending(handler, ws, event, at)
                 return
         handler(self, ws, event, at)
 
@@ -139,8 +150,26 @@ class Projections:
         pending = self._pending
         if pending is not None:
             self._pending = None
-            handler, ws, event, at = pending
-            handler(self, ws, event, at)
+            pending.handler(self, pending.ws, pending.event, pending.at)
+
+
+def fold(entries: Iterable[tuple[bytes, Sequence[bytes]]], dead_letters: Iterable[str]) -> Report:
+    """The report of a whole journal: each entry's input, then its outputs, in order.
+
+    ``entries`` are ``(input_json, outputs_json)`` pairs in journal order, as
+    a runtime stored them; ``dead_letters`` the source of each dead letter.
+    Every runtime reports through this one loop, so that the embedded log
+    and Kafka cannot fold the same journal differently.
+    """
+    folded = Projections()
+    apply = folded.apply
+    for input_json, outputs_json in entries:
+        apply(decode_event(input_json))
+        for output_json in outputs_json:
+            apply(decode_event(output_json))
+    for source in dead_letters:
+        folded.dead_letter(source)
+    return folded.report()
 
 
 # --- inputs ------------------------------------------------------------------
@@ -337,7 +366,7 @@ def _on_rejected(p: Projections, ws: Workspace, event: EventRejected, at: int) -
     ws.rejected_by_reason[key] = ws.rejected_by_reason.get(key, 0) + 1
     # The refused input is the one held pending: it must not be folded.
     pending = p._pending
-    if pending is not None and pending[2].id == event.event and pending[1] is ws:
+    if pending is not None and pending.event.id == event.event and pending.ws is ws:
         p._pending = None
 
 

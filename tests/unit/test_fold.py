@@ -8,7 +8,9 @@ against applying the events one by one.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import msgspec
 import pytest
@@ -16,6 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from events import (
+    OUTPUT_TYPES,
     AnyEvent,
     ClockTick,
     Event,
@@ -28,8 +31,11 @@ from events import (
     TaskDeclined,
     TaskReviewed,
     TaskSubmitted,
+    decode_event,
+    encode,
+    type_name,
 )
-from projections import Projections, Report, render_text, report_json
+from projections import Projections, Report, fold, render_text, report_json
 from projections._fold import reason_key
 from router import Engine, Policy
 from router._state import CANCELLED, COMPLETED, QUEUED
@@ -336,3 +342,53 @@ def test_the_fold_agrees_with_the_engine_on_random_journals(data: st.DataObject)
     for item in events:
         again.apply(item)
     assert report_json(again.report()) == report_json(folded.report())
+
+
+# --- fold: a stored journal in one call -------------------------------------------
+
+GOLDEN = Path(__file__).parent.parent / "replay" / "golden" / "quickstart.journal.jsonl"
+
+
+def entries_of(lines: Sequence[bytes]) -> list[tuple[bytes, list[bytes]]]:
+    """Pair each input of a journal with the outputs that follow it, as runtimes store them."""
+    entries: list[tuple[bytes, list[bytes]]] = []
+    for line in lines:
+        if type_name(decode_event(line)) in OUTPUT_TYPES:
+            entries[-1][1].append(line)
+        else:
+            entries.append((line, []))
+    return entries
+
+
+def test_fold_of_the_golden_journal_is_the_fold_of_its_events_one_by_one() -> None:
+    lines = GOLDEN.read_bytes().splitlines()
+    entries = entries_of(lines)
+    assert len(entries) < len(lines)  # some inputs have outputs to pair with
+    assert sum(1 + len(outputs) for _, outputs in entries) == len(lines)
+    one_by_one = Projections()
+    for line in lines:
+        one_by_one.apply(decode_event(line))
+    for source in ("ingest", "triage.tasks", "ingest"):
+        one_by_one.dead_letter(source)
+    expected = one_by_one.report()
+
+    report = fold(iter(entries), iter(["ingest", "triage.tasks", "ingest"]))
+    assert isinstance(report, Report)
+    assert report == expected
+    assert report.dead_letters.by_source == {"ingest": 2, "triage.tasks": 1}
+    assert report_json(report, with_global=True) == report_json(expected, with_global=True)
+    assert render_text(report) == render_text(expected)
+
+
+def test_fold_of_nothing_is_the_empty_report() -> None:
+    assert fold([], []) == Projections().report()
+
+
+def test_fold_settles_a_refusal_within_its_entry() -> None:
+    """A rejection among an entry's outputs keeps its input out, as ``apply`` does."""
+    log = full_log()
+    lines = [encode(event) for event in log.events]
+    assert type_name(log.events[-1]) == "event.rejected"
+    report = fold(entries_of(lines), [])
+    assert report == log.fold().report()
+    assert report.workspaces[WS].handling.submissions == 1  # t9's submission was refused

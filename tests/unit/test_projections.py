@@ -18,6 +18,7 @@ def test_public_surface_is_pinned() -> None:
         "Projections",
         "Report",
         "WorkspaceReport",
+        "fold",
         "render_text",
         "report_json",
     ]
