@@ -1,365 +1,385 @@
-"""The fold: the journal, inputs and outputs in order, into the metrics ops need.
+"""From the fold's state to the report: every derived number, computed on demand.
 
-``Projections.apply`` takes every event of the journal in its order: each
-accepted input event, then the output events the engine wrote for it. The
-outputs say what routing did (assignments, requeues, completions, flags),
-so the fold never re-derives routing; the inputs add what only they carry
-(profiles, presence, handling times, reviews).
-
-An input the engine refused is followed by an ``event.rejected`` naming it,
-possibly after outputs of the same step (a lease that ran out at the
-instant of a late submission is requeued first). So the inputs whose effect
-depends on being accepted (presence, removal, cancellation, submission,
-review) are held as *pending* and folded when the next input arrives, or
-when a report is asked for, unless their rejection came first. The others
-take effect at once: a profile is never refused, a second ``task.created``
-for a known id is the only refusal of a creation and is ignored as such, a
-decline or a tick changes nothing by itself. Call ``report`` between
-journal entries, not between an input and its outputs.
-
-Time comes only from the events: each workspace's clock is the latest
-``at`` it has seen, as in the engine. ``apply`` dispatches on the event's
-type through a dict and touches a few fields; the report derives
-everything else, so it costs one pass over the tasks.
+One pass over the tasks gives all task-derived figures (counts by state and
+by kind, domain and language; pool demand; the oldest queued task). Every
+dict is built in sorted key order and every float rounded to three places,
+so the same state always encodes to the same bytes.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
-from typing import Any, Final
+from array import array
+from collections.abc import Iterable
+from typing import Final
 
-from events import (
-    AnyEvent,
-    ClockTick,
-    EventRejected,
-    ExpertProfile,
-    ExpertRemoved,
-    ExpertStatus,
-    TaskAssigned,
-    TaskCancelled,
-    TaskCompleted,
-    TaskCreated,
-    TaskDeclined,
-    TaskRequeued,
-    TaskReviewed,
-    TaskSubmitted,
-    TaskUnroutable,
-    from_micros,
-    normalize,
-    to_micros,
-    week_index,
+import msgspec
+
+from events import EDUCATION_LEVELS, expand, from_micros, iso_week
+
+from ._model import (
+    DeadLetters,
+    EventCounts,
+    ExpertLoad,
+    Handling,
+    PoolStaffing,
+    Quality,
+    QualityTally,
+    Report,
+    Staffing,
+    TaskBreakdown,
+    Tasks,
+    TimeSummary,
+    Utilization,
+    Waiting,
+    WeekErrors,
+    WorkspaceReport,
 )
+from ._state import CANCELLED, COMPLETED, OPEN, Expert, Tally, Workspace
+from ._stats import summarize
 
-from ._model import LowQuality, Report
-from ._report import build_report
-from ._state import (
-    CANCELLED,
-    COMPLETED,
-    OPEN,
-    Expert,
-    Task,
-    WeekTally,
-    Workspace,
-    samples_of,
-    tally_of,
-)
+__all__ = ["build_report"]
 
-__all__ = ["DEFAULT_LOW_SCORE", "Projections", "reason_key"]
-
-#: Reviews scoring below this (or failed) are listed as low quality.
-DEFAULT_LOW_SCORE: Final = 0.6
-
-_QUOTED: Final = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
-_MAX_REASON: Final = 80
+_MICROS: Final = 1_000_000
+_Pool = tuple[str, str]
 
 
-def reason_key(reason: str) -> str:
-    """A rejection reason with its quoted ids masked, so that reasons aggregate.
-
-    ``expert 'ana' holds no open assignment on task 't-1': its assignment
-    has ended`` becomes ``expert '…' holds no open assignment on task '…':
-    its assignment has ended``; the engine quotes every id it names.
-    """
-    return _QUOTED.sub("'…'", reason)[:_MAX_REASON]
-
-
-_Handler = Callable[["Projections", Workspace, Any, int], None]
-_Pending = tuple[_Handler, Workspace, AnyEvent, int]
-
-
-class Projections:
-    """Folds the journal into per-workspace metrics; see :meth:`report`."""
-
-    def __init__(self, *, low_score: float = DEFAULT_LOW_SCORE) -> None:
-        self.low_score = low_score
-        self._workspaces: dict[str, Workspace] = {}
-        self._dead_letters: dict[str, int] = {}
-        self._pending: _Pending | None = None
-
-    def apply(self, event: AnyEvent) -> None:
-        """Fold one event of the journal, input or output, in journal order."""
-        ws = self._workspaces.get(event.workspace)
-        if ws is None:
-            ws = self._workspaces[event.workspace] = Workspace()
-        at = to_micros(event.at)
-        if at > ws.clock:
-            ws.clock = at
-            ws.week = week_index(at)
-        handler, role = _HANDLERS[type(event)]
-        if role != _OUTPUT:
-            if self._pending is not None:
-                self._settle()
-            if role == _PENDING:
-                self._pending = (handler, ws, event, at)
-                return
-        handler(self, ws, event, at)
-
-    def dead_letter(self, source: str, workspace: str | None = None) -> None:
-        """Count one record that never became an event, by its source.
-
-        ``source`` is where it came from (``ingest``, a topic name). Pass
-        ``workspace`` when the record named one the caller trusts; it is
-        then also counted in that workspace's ``events.dead_letters``.
-        """
-        self._dead_letters[source] = self._dead_letters.get(source, 0) + 1
-        if workspace is not None:
-            ws = self._workspaces.get(workspace)
-            if ws is None:
-                ws = self._workspaces[workspace] = Workspace()
-            ws.dead_letters += 1
-
-    def report(self) -> Report:
-        """The metrics of every workspace as they stand after the events so far."""
-        self._settle()
-        return build_report(self._workspaces, self._dead_letters, self.low_score)
-
-    def _settle(self) -> None:
-        """Fold the pending input: no rejection of it has come."""
-        pending = self._pending
-        if pending is not None:
-            self._pending = None
-            handler, ws, event, at = pending
-            handler(self, ws, event, at)
-
-
-# --- inputs ------------------------------------------------------------------
-
-
-def _language(ws: Workspace, tag: str) -> str:
-    language = ws.languages.get(tag)
-    if language is None:
-        language = ws.languages[tag] = ws.intern(normalize(tag))
-    return language
-
-
-def _on_profile(p: Projections, ws: Workspace, event: ExpertProfile, at: int) -> None:
-    domains = tuple(sorted(ws.intern(name) for name in event.domains))
-    languages = tuple(sorted({_language(ws, tag) for tag in event.languages}))
-    expert = ws.experts.get(event.expert)
-    if expert is None:
-        ws.experts[event.expert] = Expert(domains, languages, event.education, event.weekly_hours)
-        return
-    expert.domains = domains
-    expert.languages = languages
-    expert.education = event.education
-    expert.weekly_hours = event.weekly_hours
-    if expert.removed:  # a new profile brings a removed expert back, offline
-        expert.removed = False
-        expert.status = "offline"
-
-
-def _on_status(p: Projections, ws: Workspace, event: ExpertStatus, at: int) -> None:
-    expert = ws.experts.get(event.expert)
-    if expert is not None and not expert.removed:
-        expert.status = event.status
-
-
-def _on_removed(p: Projections, ws: Workspace, event: ExpertRemoved, at: int) -> None:
-    expert = ws.experts.get(event.expert)
-    if expert is not None:
-        expert.removed = True
-        expert.status = "offline"
-
-
-def _on_created(p: Projections, ws: Workspace, event: TaskCreated, at: int) -> None:
-    if event.task in ws.tasks:
-        return  # the engine refuses a second creation
-    ws.tasks[event.task] = Task(
-        ws.intern(event.kind),
-        ws.intern(event.domain),
-        _language(ws, event.language),
-        event.minutes,
-        event.judgements,
-        at,
+def build_report(
+    workspaces: dict[str, Workspace], dead_letters: dict[str, int], low_score: float
+) -> Report:
+    """The report of every workspace, and the dead letters over all of them."""
+    return Report(
+        workspaces={name: _workspace(ws, low_score) for name, ws in sorted(workspaces.items())},
+        dead_letters=DeadLetters(
+            total=sum(dead_letters.values()), by_source=dict(sorted(dead_letters.items()))
+        ),
     )
 
 
-def _on_cancelled(p: Projections, ws: Workspace, event: TaskCancelled, at: int) -> None:
-    task = ws.tasks.get(event.task)
-    if task is not None and task.state == OPEN:
-        task.state = CANCELLED
+def _workspace(ws: Workspace, low_score: float) -> WorkspaceReport:
+    scan = _Scan(ws)
+    live = sorted((name, expert) for name, expert in ws.experts.items() if not expert.removed)
+    week = iso_week(ws.clock) if ws.seen() else None
+    return WorkspaceReport(
+        clock=from_micros(ws.clock) if ws.seen() else None,
+        week=week,
+        tasks=_tasks(ws, scan),
+        handling=_handling(ws),
+        waiting=_waiting(ws, scan),
+        quality=_quality(ws, low_score),
+        staffing=_staffing(ws, scan, live),
+        utilization=_utilization(ws, live, week),
+        events=EventCounts(
+            rejected=ws.rejected,
+            rejected_by_reason=dict(sorted(ws.rejected_by_reason.items())),
+            dead_letters=ws.dead_letters,
+        ),
+    )
 
 
-def _on_submitted(p: Projections, ws: Workspace, event: TaskSubmitted, at: int) -> None:
-    seconds = event.seconds
-    ws.handling.append(seconds)
-    samples_of(ws.handling_by_expert, event.expert).append(seconds)
-    task = ws.tasks.get(event.task)
-    if task is None:
-        return
-    samples_of(ws.handling_by_kind, task.kind).append(seconds)
-    samples_of(ws.handling_by_domain, task.domain).append(seconds)
-    samples_of(ws.handling_by_language, task.language).append(seconds)
-    task.submitted += 1
-    if task.open and task.open.pop(event.expert, None) is not None:
-        if not task.open:
-            task.open = None  # most tasks end here: keep a million of them small
-        expert = ws.experts.get(event.expert)
-        if expert is not None:
-            expert.open -= 1
-    if event.ref is not None:
-        if task.refs is None:
-            task.refs = {}
-        task.refs[event.expert] = event.ref
+def _round(value: float) -> float:
+    return round(value, 3)
 
 
-def _on_reviewed(p: Projections, ws: Workspace, event: TaskReviewed, at: int) -> None:
-    task = ws.tasks.get(event.task)
-    if task is None:
-        return  # the engine refuses a review of an unknown task
-    score = event.score
-    passed = event.passed
-    for tally in (
-        ws.quality,
-        tally_of(ws.quality_by_expert, event.expert),
-        tally_of(ws.quality_by_domain, task.domain),
-        tally_of(ws.quality_by_language, task.language),
-        tally_of(ws.quality_by_kind, task.kind),
-    ):
-        tally.reviews += 1
-        tally.total += score
-        tally.passed += passed
-    week = week_index(at)
-    weekly = ws.weeks.get(week)
-    if weekly is None:
-        weekly = ws.weeks[week] = WeekTally(instant=at)
-    weekly.reviews += 1
-    if not passed:
-        weekly.failed += 1
-    for error in event.errors:
-        weekly.errors[error] = weekly.errors.get(error, 0) + 1
-    if not passed or score < p.low_score:
-        ws.low_quality.append(
-            LowQuality(
-                task=event.task,
-                kind=task.kind,
-                domain=task.domain,
-                language=task.language,
-                expert=event.expert,
-                reviewer=event.reviewer,
-                score=score,
-                passed=passed,
-                errors=event.errors,
-                at=from_micros(at),  # in UTC, whatever offset the producer wrote
-                ref=task.refs.get(event.expert) if task.refs else None,
+def _ratio(part: float, whole: float) -> float | None:
+    return round(part / whole, 3) if whole else None
+
+
+# --- tasks -------------------------------------------------------------------
+
+
+class _Counts(msgspec.Struct, gc=False):
+    """Running task counts of one grouping; ``assigned`` counts assignments, not tasks."""
+
+    created: int = 0
+    assigned: int = 0
+    completed: int = 0
+    cancelled: int = 0
+    queued: int = 0
+
+
+def _counts_of(groups: dict[str, _Counts], key: str) -> _Counts:
+    counts = groups.get(key)
+    if counts is None:
+        counts = groups[key] = _Counts()
+    return counts
+
+
+class _Scan:
+    """Everything derived from one pass over a workspace's tasks."""
+
+    def __init__(self, ws: Workspace) -> None:
+        self.totals = _Counts()
+        self.in_progress = 0
+        self.unroutable = 0
+        self.by_kind: dict[str, _Counts] = {}
+        self.by_domain: dict[str, _Counts] = {}
+        self.by_language: dict[str, _Counts] = {}
+        self.demand: dict[_Pool, int] = {}  # minutes
+        self.queued: dict[_Pool, int] = {}
+        self.flagged: dict[_Pool, int] = {}
+        self.pools: set[_Pool] = set()
+        self.oldest: tuple[int, str] | None = None
+        for name, task in ws.tasks.items():
+            pool = (task.domain, task.language)
+            self.pools.add(pool)
+            waiting = task.waiting()
+            completed = task.state == COMPLETED
+            cancelled = task.state == CANCELLED
+            for counts in (
+                self.totals,
+                _counts_of(self.by_kind, task.kind),
+                _counts_of(self.by_domain, task.domain),
+                _counts_of(self.by_language, task.language),
+            ):
+                counts.created += 1
+                counts.assigned += task.assignments
+                counts.completed += completed
+                counts.cancelled += cancelled
+                counts.queued += waiting
+            if task.state != OPEN:
+                continue
+            if task.unroutable:
+                self.unroutable += 1
+                self.flagged[pool] = self.flagged.get(pool, 0) + 1
+            if not waiting:
+                self.in_progress += 1
+                continue
+            taken = task.submitted + (len(task.open) if task.open else 0)
+            self.demand[pool] = self.demand.get(pool, 0) + (task.judgements - taken) * task.minutes
+            self.queued[pool] = self.queued.get(pool, 0) + 1
+            if self.oldest is None or (task.created, name) < self.oldest:
+                self.oldest = (task.created, name)
+
+
+def _breakdown(groups: dict[str, _Counts]) -> dict[str, TaskBreakdown]:
+    return {
+        key: TaskBreakdown(
+            created=c.created,
+            assigned=c.assigned,
+            completed=c.completed,
+            cancelled=c.cancelled,
+            queued=c.queued,
+        )
+        for key, c in sorted(groups.items())
+    }
+
+
+def _tasks(ws: Workspace, scan: _Scan) -> Tasks:
+    totals = scan.totals
+    return Tasks(
+        created=totals.created,
+        assigned=ws.assigned,
+        completed=totals.completed,
+        cancelled=totals.cancelled,
+        queued=totals.queued,
+        in_progress=scan.in_progress,
+        unroutable=scan.unroutable,
+        unroutable_events=ws.unroutable_events,
+        requeued=sum(ws.requeued.values()),
+        requeued_by_reason=dict(sorted(ws.requeued.items())),
+        by_kind=_breakdown(scan.by_kind),
+        by_domain=_breakdown(scan.by_domain),
+        by_language=_breakdown(scan.by_language),
+    )
+
+
+# --- time --------------------------------------------------------------------
+
+
+def _time(samples: array[int], unit: int = 1) -> TimeSummary:
+    count, mean, p50, p90 = summarize(samples, unit)
+    return TimeSummary(count=count, mean_seconds=mean, p50_seconds=p50, p90_seconds=p90)
+
+
+def _times(groups: dict[str, array[int]]) -> dict[str, TimeSummary]:
+    return {key: _time(samples) for key, samples in sorted(groups.items())}
+
+
+def _handling(ws: Workspace) -> Handling:
+    count, mean, p50, p90 = summarize(ws.handling)
+    return Handling(
+        submissions=count,
+        aht_seconds=mean,
+        p50_seconds=p50,
+        p90_seconds=p90,
+        by_kind=_times(ws.handling_by_kind),
+        by_domain=_times(ws.handling_by_domain),
+        by_language=_times(ws.handling_by_language),
+        by_expert=_times(ws.handling_by_expert),
+    )
+
+
+def _waiting(ws: Workspace, scan: _Scan) -> Waiting:
+    count, mean, p50, p90 = summarize(ws.waits, _MICROS)
+    oldest = scan.oldest
+    return Waiting(
+        first_assigned=count,
+        mean_seconds=mean,
+        p50_seconds=p50,
+        p90_seconds=p90,
+        oldest_queued_seconds=(
+            _round((ws.clock - oldest[0]) / _MICROS) if oldest is not None else None
+        ),
+        oldest_queued_task=oldest[1] if oldest is not None else None,
+    )
+
+
+# --- quality -----------------------------------------------------------------
+
+
+def _tally(tally: Tally) -> QualityTally:
+    return QualityTally(
+        reviews=tally.reviews,
+        mean_score=_ratio(tally.total, tally.reviews),
+        pass_rate=_ratio(tally.passed, tally.reviews),
+    )
+
+
+def _tallies(groups: dict[str, Tally]) -> dict[str, QualityTally]:
+    return {key: _tally(tally) for key, tally in sorted(groups.items())}
+
+
+def _quality(ws: Workspace, low_score: float) -> Quality:
+    overall = _tally(ws.quality)
+    errors: dict[str, int] = {}
+    trend = []
+    for _, weekly in sorted(ws.weeks.items()):
+        for error, count in weekly.errors.items():
+            errors[error] = errors.get(error, 0) + count
+        trend.append(
+            WeekErrors(
+                week=iso_week(weekly.instant),
+                reviews=weekly.reviews,
+                failed=weekly.failed,
+                errors=dict(sorted(weekly.errors.items())),
             )
         )
+    return Quality(
+        reviews=overall.reviews,
+        mean_score=overall.mean_score,
+        pass_rate=overall.pass_rate,
+        low_score=low_score,
+        by_expert=_tallies(ws.quality_by_expert),
+        by_domain=_tallies(ws.quality_by_domain),
+        by_language=_tallies(ws.quality_by_language),
+        by_kind=_tallies(ws.quality_by_kind),
+        errors=dict(sorted(errors.items())),
+        error_trend=trend,
+        low_quality=list(ws.low_quality),
+    )
 
 
-def _on_nothing(p: Projections, ws: Workspace, event: AnyEvent, at: int) -> None:
-    """A decline acts through its ``task.requeued``; a tick only moves the clock."""
+# --- people ------------------------------------------------------------------
 
 
-# --- outputs -----------------------------------------------------------------
+def _covers(expert: Expert) -> Iterable[_Pool]:
+    """Every pool the expert can serve: each language also counts for its prefixes."""
+    return {
+        (domain, language)
+        for domain in expert.domains
+        for tag in expert.languages
+        for language in expand(tag)
+    }
 
 
-def _on_assigned(p: Projections, ws: Workspace, event: TaskAssigned, at: int) -> None:
-    ws.assigned += 1
-    task = ws.tasks.get(event.task)
-    if task is None:
-        return
-    if not task.assignments:
-        # The engine assigns at its clock, which an out-of-order ``at`` does
-        # not move back; measuring to the clock keeps waits non-negative.
-        ws.waits.append(ws.clock - task.created)
-    task.assignments += 1
-    task.unroutable = False
-    week = ws.week
-    if task.open is None:
-        task.open = {}
-    task.open[event.expert] = week
-    expert = ws.experts.get(event.expert)
-    if expert is not None:
-        if expert.week != week:
-            expert.week = week
-            expert.used = 0
-        expert.used += task.minutes
-        expert.open += 1
+class _Supply(msgspec.Struct, gc=False):
+    """The experts covering one pool, and their weekly hours."""
+
+    experts: int = 0
+    available: int = 0
+    capacity_hours: float = 0.0
+    available_hours: float = 0.0
 
 
-def _on_requeued(p: Projections, ws: Workspace, event: TaskRequeued, at: int) -> None:
-    reason = event.reason
-    ws.requeued[reason] += 1
-    task = ws.tasks.get(event.task)
-    if task is None or not task.open:
-        return
-    week = task.open.pop(event.expert, None)
-    if not task.open:
-        task.open = None
-    expert = ws.experts.get(event.expert)
-    if week is None or expert is None:
-        return
-    expert.open -= 1
-    # Rule 2, as the engine keeps it: minutes go back to the week they were
-    # taken from, if that is still the week the expert's account is in.
-    if week == expert.week:
-        expert.used -= task.minutes
-        ws.given_back[reason] += task.minutes
+def _staffing(ws: Workspace, scan: _Scan, live: list[tuple[str, Expert]]) -> Staffing:
+    statuses = {"available": 0, "away": 0, "offline": 0}
+    by_education = dict.fromkeys(EDUCATION_LEVELS, 0)
+    nested: dict[str, dict[str, dict[str, int]]] = {}
+    pools = set(scan.pools)
+    for _, expert in live:
+        statuses[expert.status] += 1
+        by_education[expert.education] += 1
+        for domain in expert.domains:
+            languages = nested.setdefault(domain, {})
+            for language in expert.languages:
+                pools.add((domain, language))
+                levels = languages.setdefault(language, {})
+                levels[expert.education] = levels.get(expert.education, 0) + 1
+    supply = {pool: _Supply() for pool in pools}
+    for _, expert in live:
+        available = expert.status == "available"
+        for pool in _covers(expert):
+            covered = supply.get(pool)
+            if covered is not None:
+                covered.experts += 1
+                covered.capacity_hours += expert.weekly_hours
+                if available:
+                    covered.available += 1
+                    covered.available_hours += expert.weekly_hours
+    rows = []
+    for pool in sorted(pools):
+        covered = supply[pool]
+        demand = scan.demand.get(pool, 0) / 60
+        domain, language = pool
+        rows.append(
+            PoolStaffing(
+                domain=domain,
+                language=language,
+                experts=covered.experts,
+                available=covered.available,
+                capacity_hours=_round(covered.capacity_hours),
+                available_hours=_round(covered.available_hours),
+                demand_hours=_round(demand),
+                gap_hours=_round(demand - covered.capacity_hours),
+                queued=scan.queued.get(pool, 0),
+                unroutable=scan.flagged.get(pool, 0),
+            )
+        )
+    return Staffing(
+        experts=len(live),
+        available=statuses["available"],
+        away=statuses["away"],
+        offline=statuses["offline"],
+        removed=len(ws.experts) - len(live),
+        capacity_hours=_round(sum(expert.weekly_hours for _, expert in live)),
+        available_hours=_round(
+            sum(expert.weekly_hours for _, expert in live if expert.status == "available")
+        ),
+        by_education=by_education,
+        by_domain_language_education={
+            domain: {
+                language: dict(sorted(levels.items()))
+                for language, levels in sorted(languages.items())
+            }
+            for domain, languages in sorted(nested.items())
+        },
+        pools=rows,
+    )
 
 
-def _on_completed(p: Projections, ws: Workspace, event: TaskCompleted, at: int) -> None:
-    task = ws.tasks.get(event.task)
-    if task is not None:
-        task.state = COMPLETED
-
-
-def _on_unroutable(p: Projections, ws: Workspace, event: TaskUnroutable, at: int) -> None:
-    ws.unroutable_events += 1
-    task = ws.tasks.get(event.task)
-    if task is not None:
-        task.unroutable = True
-
-
-def _on_rejected(p: Projections, ws: Workspace, event: EventRejected, at: int) -> None:
-    ws.rejected += 1
-    key = reason_key(event.reason)
-    ws.rejected_by_reason[key] = ws.rejected_by_reason.get(key, 0) + 1
-    # The refused input is the one held pending: it must not be folded.
-    pending = p._pending
-    if pending is not None and pending[2].id == event.event and pending[1] is ws:
-        p._pending = None
-
-
-# Roles: an input that takes effect at once, one held until it is known to be
-# accepted, and an output of the engine.
-_NOW: Final = 0
-_PENDING: Final = 1
-_OUTPUT: Final = 2
-
-_HANDLERS: Final[dict[type, tuple[_Handler, int]]] = {
-    ExpertProfile: (_on_profile, _NOW),
-    ExpertStatus: (_on_status, _PENDING),
-    ExpertRemoved: (_on_removed, _PENDING),
-    TaskCreated: (_on_created, _NOW),
-    TaskCancelled: (_on_cancelled, _PENDING),
-    TaskDeclined: (_on_nothing, _NOW),
-    TaskSubmitted: (_on_submitted, _PENDING),
-    TaskReviewed: (_on_reviewed, _PENDING),
-    ClockTick: (_on_nothing, _NOW),
-    TaskAssigned: (_on_assigned, _OUTPUT),
-    TaskRequeued: (_on_requeued, _OUTPUT),
-    TaskCompleted: (_on_completed, _OUTPUT),
-    TaskUnroutable: (_on_unroutable, _OUTPUT),
-    EventRejected: (_on_rejected, _OUTPUT),
-}
+def _utilization(ws: Workspace, live: list[tuple[str, Expert]], week: str | None) -> Utilization:
+    by_expert = {}
+    assigned_minutes = 0
+    capacity = 0.0
+    for name, expert in live:
+        minutes = expert.used if expert.week == ws.week else 0
+        assigned_minutes += minutes
+        capacity += expert.weekly_hours
+        by_expert[name] = ExpertLoad(
+            status=expert.status,
+            weekly_hours=expert.weekly_hours,
+            assigned_hours=_round(minutes / 60),
+            utilization=_round(minutes / 60 / expert.weekly_hours),
+            open=expert.open,
+        )
+    return Utilization(
+        week=week,
+        capacity_hours=_round(capacity),
+        assigned_hours=_round(assigned_minutes / 60),
+        utilization=_ratio(assigned_minutes / 60, capacity),
+        given_back_hours=_round(sum(ws.given_back.values()) / 60),
+        given_back_by_reason={
+            reason: _round(minutes / 60) for reason, minutes in sorted(ws.given_back.items())
+        },
+        by_expert=by_expert,
+    )

@@ -14,6 +14,8 @@ from typing import Final, TypeVar
 
 import msgspec
 
+from events import Status
+
 from ._model import LowQuality
 from ._stats import new_samples
 
@@ -72,7 +74,7 @@ class Expert(msgspec.Struct, gc=False):
     languages: tuple[str, ...]  # declared tags, normalized
     education: str
     weekly_hours: float
-    status: str = "offline"
+    status: Status = "offline"
     removed: bool = False
     week: int = 0  # the ISO week index ``used`` belongs to
     used: int = 0  # minutes assigned in ``week``, net of requeues

@@ -16,6 +16,8 @@ from typing import Final, TypeVar
 import msgspec
 from sortedcontainers import SortedList
 
+from events import Status
+
 __all__ = [
     "CANCELLED",
     "COMPLETED",
@@ -28,7 +30,7 @@ __all__ = [
     "Workspace",
 ]
 
-#: Task lifecycle. A task is QUEUED until all its judgements are submitted.
+#: Task lifecycle: QUEUED until all its judgements are submitted, or it is cancelled.
 QUEUED: Final = 0
 COMPLETED: Final = 1
 CANCELLED: Final = 2
@@ -56,7 +58,7 @@ class Expert(msgspec.Struct, gc=False):
     capacity: int  # contracted minutes per ISO week
     concurrency: int
     pools: tuple[tuple[PoolKey, int, int], ...]  # (pool, domain level, language level)
-    status: str = "offline"
+    status: Status = "offline"
     removed: bool = False
     idle: bool = False  # listed in the idle sets of its pools
     week: int = 0
@@ -97,7 +99,7 @@ class Task(msgspec.Struct, order=True, gc=False):
     queued: bool = False  # in its class queue: it needs more judgements
     unroutable: bool = False  # task.unroutable was written and still holds
     attempts: int = 0
-    open: dict[str, int] | None = None  # expert -> lease_until, in assignment order
+    open: dict[str, int] | None = None  # expert -> instant assigned (µs), in assignment order
     submitters: list[str] | None = None
     tried: set[str] | None = None  # everyone ever assigned: never again
 

@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
-from events import EventRejected, TaskAssigned, TaskRequeued, TaskUnroutable
+from typing import Any, NoReturn
+
+import msgspec
+import pytest
+
+import router._dispatch
+import router._engine
+from events import ClockTick, EventRejected, TaskAssigned, TaskRequeued, TaskUnroutable
 from router import Engine, Policy, output_id
+from router._state import Workspace
 from tests.factory import World, assigned, kinds
 
 # --- rule 1: requirements --------------------------------------------------------
@@ -253,40 +261,7 @@ def test_refusals_are_events_with_reasons() -> None:
         assert out[0].event == out[0].cause
 
 
-# --- the policy ------------------------------------------------------------------
-
-
-def test_policy_prefers_the_least_over_qualified_expert() -> None:
-    w = World()
-    w.expert("professor", domains={"stem": 5}, education="doctorate")
-    w.expert("graduate", domains={"stem": 3}, education="bachelor")
-    out = w.task("t", skill=2)
-    assert assigned(out) == [("t", "graduate")]
-    reasons = out[0].reasons  # type: ignore[union-attr]
-    assert any(r.startswith("fit ") for r in reasons)
-    assert "best of 2 eligible with room" in reasons
-
-
-def test_policy_prefers_better_reviewed_experts() -> None:
-    w = World(Policy(fit=0, idle=0, load=0, quality=1))
-    w.expert("ana", concurrency=5)
-    w.expert("bo", concurrency=5)
-    for n, (name, score) in enumerate([("ana", 0.2), ("bo", 0.95)]):
-        w.task(f"w{n}", exclude=("bo",) if name == "ana" else ("ana",))
-        w.submit(f"w{n}", name)
-        w.review(f"w{n}", name, "qa", score)
-    out = w.task("next")
-    assert assigned(out) == [("next", "bo")]
-    assert "quality 0.80 from 1 reviews in stem" in out[0].reasons  # type: ignore[union-attr]
-
-
-def test_policy_spreads_load_and_ties_break_by_id() -> None:
-    w = World(Policy(quality=0, fit=0, idle=0, load=1))
-    w.expert("bo", concurrency=9)
-    w.expert("ana", concurrency=9)
-    first = assigned(w.task("a"))
-    second = assigned(w.task("b"))
-    assert first == [("a", "ana")] and second == [("b", "bo")]
+# --- outputs ----------------------------------------------------------------------
 
 
 def test_assignment_states_its_lease_and_score() -> None:
@@ -312,3 +287,69 @@ def test_workspaces_never_share_experts() -> None:
     a.expert("ana")
     out = b.task("t")
     assert kinds(out) == ["task.unroutable"]
+
+
+# --- the second line of defence ----------------------------------------------------
+
+
+def _boom(*args: Any) -> NoReturn:
+    raise RuntimeError(f"boom in {object()!r}")
+
+
+def test_an_internal_error_refuses_the_event_after_what_it_had_written(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    w = World(Policy(lease_factor=2, lease_min_minutes=10))
+    w.expert("ana")
+    w.expert("bo", available=False)
+    w.task("t", minutes=30)
+    w.later(hours=1)
+    with monkeypatch.context() as patch:
+        patch.setitem(router._engine._HANDLERS, ClockTick, _boom)
+        out = w.tick()
+    assert kinds(out) == ["task.requeued", "event.rejected"]  # the lease ran out first
+    rejected = out[1]
+    assert isinstance(rejected, EventRejected)
+    assert rejected.event == rejected.cause == out[0].cause
+    assert rejected.id == output_id(rejected.cause, 2)
+    assert rejected.reason == "internal error: RuntimeError: boom in <object object>"
+    assert w.engine.internal_errors == 1
+    assert assigned(w.status("bo", "available")) == [("t", "bo")]  # the next event is routed
+    assert kinds(w.task("u")) == ["task.assigned"]
+    assert w.engine.internal_errors == 1
+
+
+def test_an_internal_error_deep_in_dispatch_or_the_state_is_caught_too(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    w = World()
+    w.expert("ana", concurrency=2)
+    with monkeypatch.context() as patch:
+        patch.setattr(router._dispatch, "choose", _boom)
+        assert kinds(w.task("a")) == ["event.rejected"]
+    with monkeypatch.context() as patch:
+        patch.setattr(Workspace, "enqueue", lambda self, task: {}[task.task])
+        [rejected] = w.task("b")
+    assert isinstance(rejected, EventRejected)
+    assert rejected.reason == "internal error: KeyError: 'b'"
+    assert w.engine.internal_errors == 2
+    assert assigned(w.task("c")) == [("c", "ana")]
+
+
+def test_the_rejection_of_an_internal_error_is_deterministic_and_short(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def long_boom(*args: Any) -> NoReturn:
+        raise ValueError(f"{object()!r}, id {id(args):#x}" + " x\n" * 500)
+
+    monkeypatch.setitem(router._engine._HANDLERS, ClockTick, long_boom)
+    runs = []
+    for _ in range(2):
+        w = World()
+        w.expert("ana")
+        runs.append(msgspec.json.encode([*w.outputs, *w.tick()]))
+        [rejected] = w.outputs[-1:]
+        assert isinstance(rejected, EventRejected)
+        assert rejected.reason.startswith("internal error: ValueError: <object object>, id 0x… x x")
+        assert len(rejected.reason) <= 200
+    assert runs[0] == runs[1]

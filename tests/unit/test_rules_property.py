@@ -146,9 +146,9 @@ def draw_event(data: st.DataObject, n: int, at: datetime, ws: str, referee: Refe
 @pytest.fixture(params=["offers", "cursors"], autouse=True)
 def dispatch_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """Run every property on both dispatch paths: per-expert offers and class cursors."""
-    import router._engine
+    import router._dispatch
 
-    monkeypatch.setattr(router._engine, "_FEW", 10**9 if request.param == "offers" else 0)
+    monkeypatch.setattr(router._dispatch, "_FEW", 10**9 if request.param == "offers" else 0)
 
 
 @given(st.data())

@@ -1,0 +1,128 @@
+"""Who gets a task: eligibility, the policy's score, and the reasons given for it.
+
+``choose`` is the hot loop of routing: it runs for every task dispatch
+tries, over the idle experts of the task's pool. It applies the contract's
+rules 1 and 2 cheapest check first and scores only the experts who pass.
+``score`` and ``reasons`` are the policy (see ``_policy``) made concrete
+for one expert and one task; ``reasons`` is what a person reads to check a
+decision, so it names every part of the score.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+from events import CEFR_LEVELS, EDUCATION_LEVELS, HOUR
+
+from ._policy import Policy, Score
+from ._state import Expert, Task, Workspace
+
+__all__ = ["CEFR_NAMES", "EDUCATION_NAMES", "choose", "personal", "reasons", "score"]
+
+#: CEFR rank -> level name, and education rank -> level name, for reasons.
+CEFR_NAMES: Final = {rank: name for name, rank in CEFR_LEVELS.items()}
+EDUCATION_NAMES: Final = {rank: name for name, rank in EDUCATION_LEVELS.items()}
+
+
+def choose(ws: Workspace, task: Task, policy: Policy) -> tuple[Expert | None, int]:
+    """The best-scored expert who can take the task now, and how many can.
+
+    The pool's idle set already holds only available experts with an open
+    slot, so what is left to check is the task's requirement, the week's
+    minutes and the personal bars. Ties go to the smallest expert id.
+    """
+    pool = ws.pools.get(task.pool)
+    if pool is None or not pool.idle:
+        return None, 0
+    experts = ws.experts
+    week = ws.week
+    domain, language = task.domain, task.language
+    skill, fluency, education, minutes = task.skill, task.fluency, task.education, task.minutes
+    barred = task.tried is not None or task.exclude is not None or task.parent is not None
+    best: Expert | None = None
+    best_total = -1.0
+    eligible = 0
+    for expert_id in pool.idle:
+        expert = experts[expert_id]
+        if (
+            expert.domains.get(domain, 0) < skill
+            or expert.languages.get(language, -1) < fluency
+            or expert.education < education
+            or (expert.used if expert.week == week else 0) + minutes > expert.capacity
+            or (barred and not personal(ws, expert, task))
+        ):
+            continue
+        eligible += 1
+        total = score(ws, expert, task, policy).total
+        if total > best_total or (
+            total == best_total and best is not None and expert_id < best.expert
+        ):
+            best, best_total = expert, total
+    return best, eligible
+
+
+def personal(ws: Workspace, expert: Expert, task: Task) -> bool:
+    """Not excluded, not assigned this task before, not an author of its parent."""
+    if task.tried is None and task.exclude is None and task.parent is None:
+        return True
+    name = expert.expert
+    if task.tried and name in task.tried:
+        return False
+    if task.exclude and name in task.exclude:
+        return False
+    if task.parent:
+        parent = ws.tasks.get(task.parent)
+        if parent is not None and (
+            (parent.submitters and name in parent.submitters)
+            or (parent.open and name in parent.open)
+        ):
+            return False
+    return True
+
+
+def score(ws: Workspace, expert: Expert, task: Task, policy: Policy) -> Score:
+    """The policy's score of an eligible expert for the task, with its four parts."""
+    record = expert.records.get(task.domain) if expert.records else None
+    quality = policy.quality_of(record.reviews, record.total) if record else policy.quality_prior
+    load = 1.0 - expert.used_in(ws.week) / expert.capacity
+    if expert.last_assigned < 0:
+        idle = 1.0
+    else:
+        idle = min(1.0, (ws.clock - expert.last_assigned) / (policy.idle_horizon_hours * HOUR))
+    excess = (
+        (expert.domains[task.domain] - task.skill) / 4
+        + (expert.languages[task.language] - task.fluency) / 6
+        + (expert.education - task.education) / 4
+    ) / 3
+    fit = 1.0 - excess
+    total = policy.quality * quality + policy.load * load + policy.idle * idle + policy.fit * fit
+    return Score(total, quality, load, idle, fit)
+
+
+def reasons(
+    ws: Workspace, expert: Expert, task: Task, score: Score, eligible: int
+) -> tuple[str, ...]:
+    """The decision in words: the requirement met, each part of the score, the competition."""
+    record = expert.records.get(task.domain) if expert.records else None
+    if record:
+        quality = f"quality {score.quality:.2f} from {record.reviews} reviews in {task.domain}"
+    else:
+        quality = f"quality {score.quality:.2f} (prior: no reviews in {task.domain})"
+    used = expert.used_in(ws.week)
+    if expert.last_assigned < 0:
+        idle = "idle: no assignment yet"
+    else:
+        idle = f"idle {(ws.clock - expert.last_assigned) / HOUR:.1f}h"
+    fluency = CEFR_NAMES[expert.languages[task.language]]
+    return (
+        f"meets {task.domain} {expert.domains[task.domain]}>={task.skill}, "
+        f"{task.language} {fluency}>={CEFR_NAMES[task.fluency]}, "
+        f"{EDUCATION_NAMES[expert.education]}>={EDUCATION_NAMES[task.education]}",
+        quality,
+        f"load {used / 60:.1f}h of {expert.capacity / 60:g}h this week",
+        idle,
+        f"fit {score.fit:.2f}",
+        "only eligible expert with room"
+        if eligible == 1
+        else f"best of {eligible} eligible with room",
+    )
