@@ -55,7 +55,12 @@ def log_decisions(outputs: Sequence[OutputEvent]) -> None:
         kind = fields.pop("type")
         if "event" in fields:  # structlog's own name for the message
             fields["rejected"] = fields.pop("event")
-        _log.info(kind, **fields)
+        if str(fields.get("reason", "")).startswith("internal error:"):
+            # The engine refused an event because of a fault of its own
+            # (router.Engine.apply): routing goes on, and ops must hear of it.
+            _log.error("engine.internal_error", **fields)
+        else:
+            _log.info(kind, **fields)
 
 
 def quiet_client_logs() -> None:
