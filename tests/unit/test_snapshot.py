@@ -1,0 +1,90 @@
+"""A snapshot-restored engine equals a fully folded one: same outputs for any continuation."""
+
+from __future__ import annotations
+
+import msgspec
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import router._snapshot
+from events import InputEvent, encode
+from router import Engine, Policy, SnapshotError, restore, snapshot
+from tests.streams import simulated
+
+
+def state(engine: Engine) -> object:
+    """The engine's state, comparable: sets compare as sets whatever their order."""
+    return msgspec.json.decode(snapshot(engine), type=router._snapshot._Snapshot)
+
+
+def fold(engine: Engine, events: tuple[InputEvent, ...]) -> list[bytes]:
+    return [encode(o) for event in events for o in engine.apply(event)]
+
+
+STREAMS = {
+    "busy": simulated(30, 4, 3),
+    "other seed": simulated(20, 8, 11),
+}
+EXPECTED = {name: fold(Engine(), events) for name, events in STREAMS.items()}
+
+
+@settings(max_examples=12, deadline=None)
+@given(st.sampled_from(sorted(STREAMS)), st.floats(0, 1), st.floats(0, 1))
+def test_restored_engine_decides_as_the_folded_one(name: str, first: float, second: float) -> None:
+    events = STREAMS[name]
+    cut = int(first * len(events))
+    expected = EXPECTED[name]
+    part = Engine()
+    head = fold(part, events[:cut])
+    restored = restore(snapshot(part))
+    # A second checkpoint later on, restored again: snapshots chain.
+    later = cut + int(second * (len(events) - cut))
+    middle = fold(restored, events[cut:later])
+    again = restore(snapshot(restored))
+    tail = fold(again, events[later:])
+    assert head + middle + tail == expected
+    whole = Engine()
+    fold(whole, events)
+    assert state(again) == state(whole)
+
+
+def test_the_same_log_gives_the_same_snapshot() -> None:
+    events = STREAMS["busy"]
+    one, two = Engine(), Engine()
+    fold(one, events)
+    fold(two, events)
+    assert snapshot(one) == snapshot(two)  # the same history: the same bytes
+    assert state(restore(snapshot(one))) == state(one)
+
+
+def test_the_policy_in_force_is_part_of_the_snapshot() -> None:
+    careful = Policy(name="careful", quality=0.9, load=0.1, idle=0.0, fit=0.0)
+    engine = Engine(careful)
+    fold(engine, STREAMS["busy"][:500])
+    assert restore(snapshot(engine)).policy == careful
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        b"",
+        b"not json",
+        msgspec.json.encode({"format": 99}),
+    ],
+)
+def test_a_damaged_or_foreign_snapshot_is_refused(damage: bytes) -> None:
+    with pytest.raises(SnapshotError):
+        restore(damage)
+
+
+def test_a_snapshot_of_another_shape_is_refused() -> None:
+    engine = Engine()
+    fold(engine, STREAMS["busy"][:300])
+    saved = msgspec.json.decode(snapshot(engine))
+    saved["fingerprint"] = "0" * 16
+    with pytest.raises(SnapshotError, match="this engine reads"):
+        restore(msgspec.json.encode(saved))
+    truncated = snapshot(engine)[:-10]
+    with pytest.raises(SnapshotError):
+        restore(truncated)
