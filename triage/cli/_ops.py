@@ -191,13 +191,9 @@ def whatif(
                 lambda name=name: baseline_engine(name, recorded, seed),  # type: ignore[misc]
             )
         )
-    with progress_bar("re-synthesizing", len(candidates)) as progress:
-        result = what_if(
-            history,
-            candidates,
-            seed=seed,
-            progress=lambda done: progress(done, len(candidates)),
-        )
+    work = len(candidates) * len(history.arrivals)
+    with progress_bar("re-synthesizing", work) as progress:
+        result = what_if(history, candidates, seed=seed, progress=lambda n: progress(n, work))
     if not result.workspaces:
         raise ConfigError(f"{source.name} holds no history to estimate from")
     if as_json:

@@ -165,13 +165,17 @@ def what_if(
     seed: int,
     progress: Callable[[int], None] | None = None,
 ) -> WhatIf:
-    """Re-synthesize the history under each candidate (the first: the recorded policy)."""
+    """Re-synthesize the history under each candidate (the first: the recorded policy).
+
+    ``progress(done)`` is called every 10,000 arrivals, ``done`` counting the
+    arrivals of all runs so far (of ``len(candidates) * len(history.arrivals)``).
+    """
     columns: dict[str, list[Estimate]] = {ws: [e] for ws, e in history.recorded.items()}
     for done, candidate in enumerate(candidates):
-        for ws, estimate in _Sandbox(history, candidate, seed).run().items():
+        base = done * len(history.arrivals)
+        report = None if progress is None else (lambda n, base=base: progress(base + n))
+        for ws, estimate in _Sandbox(history, candidate, seed).run(report).items():
             columns.setdefault(ws, []).append(estimate)
-        if progress is not None:
-            progress(done + 1)
     calibration = {
         ws: _calibrate(found[0], found[1]) for ws, found in columns.items() if len(found) > 1
     }
@@ -209,10 +213,12 @@ class _Sandbox:
         self.now = -(2**62)
         self.submissions: dict[tuple[str, str], int] = {}
 
-    def run(self) -> dict[str, Estimate]:
+    def run(self, progress: Callable[[int], None] | None = None) -> dict[str, Estimate]:
         epochs = sorted(self.candidate.epochs, key=lambda epoch: epoch[0])
         heap, feed = self.heap, self._feed
-        for position, arrival in self.history.arrivals:
+        for done, (position, arrival) in enumerate(self.history.arrivals, 1):
+            if progress is not None and done % 10_000 == 0:
+                progress(done)
             while epochs and epochs[0][0] <= position:
                 self.engine.policy = epochs.pop(0)[1]
             at = to_micros(arrival.at)
