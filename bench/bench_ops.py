@@ -9,24 +9,30 @@ inputs and 46,000 outputs) written to a fresh embedded log:
    ``report --at`` path (the journal cut at a moment, then folded), in
    events (inputs + outputs) per second, reading the SQLite file included;
 2. replay with verification against the routing core: ``Engine.apply``
-   alone over the same events, decoded beforehand (the core's own rate),
-   then ``replay`` over the same entries in memory (decode, apply, encode,
-   compare), then ``replay`` reading the log (the command's path); rounds
-   alternate and the figures are medians. The ratio is replay / core;
+   alone over the same events, decoded beforehand (the core's own rate, as
+   bench_core.py measures it), ``Engine.apply`` over the same inputs decoded
+   as it goes (what recovery does), then ``replay`` over the same entries in
+   memory (decode, apply, encode, compare), then ``replay`` reading the log
+   (the command's path). The ratio is replay / core;
 3. with ``--kafka``: the same journal written to a local broker's journal
    topic (tools/kafka/broker.py), then read by Triage's reader
    (``read_journal``, every entry as bytes, as replay and report read it)
    and by ``kcat -C -e`` (raw records to /dev/null), alternating; the ratio
-   is Triage's rate / kcat's.
+   is Triage's rate / kcat's. ``--kafka-copies N`` writes the journal N
+   times over, so that fixed costs (start-up, metadata) weigh less.
+
+The machine is shared, so rounds alternate the contenders and every figure
+is the best of ``--rounds`` (the least disturbed run); the load average at
+the start and the end is printed with the figures.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import platform
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -78,6 +84,12 @@ def embedded(path: Path, rounds: int) -> dict[str, float]:
         for event in decoded:
             apply(event)
 
+    def recover() -> None:
+        engine = Engine(epochs[0][1] if epochs else DEFAULT_POLICY)
+        apply = engine.apply
+        for _, raw, _ in entries:
+            apply(decode_input(raw))
+
     def verify_memory() -> None:
         assert replay(entries, epochs).identical
 
@@ -94,16 +106,17 @@ def embedded(path: Path, rounds: int) -> dict[str, float]:
         )
 
     times: dict[str, list[float]] = {
-        k: [] for k in ("core", "memory", "log", "report", "report_at")
+        k: [] for k in ("core", "recover", "memory", "log", "report", "report_at")
     }
     for n in range(rounds):
         times["core"].append(timed(core))
+        times["recover"].append(timed(recover))
         times["memory"].append(timed(verify_memory))
         times["log"].append(timed(verify_log))
         times["report"].append(timed(report))
         times["report_at"].append(timed(report_at))
         say(f"round {n + 1}: " + ", ".join(f"{k} {v[-1]:.2f}s" for k, v in times.items()))
-    median = {k: statistics.median(v) for k, v in times.items()}
+    median = {k: min(v) for k, v in times.items()}
     inputs = len(entries)
     return {
         "inputs": inputs,
@@ -111,14 +124,16 @@ def embedded(path: Path, rounds: int) -> dict[str, float]:
         "report_events_per_s": events / median["report"],
         "report_at_events_per_s": events / median["report_at"],
         "core_inputs_per_s": inputs / median["core"],
+        "decode_and_apply_inputs_per_s": inputs / median["recover"],
         "replay_memory_inputs_per_s": inputs / median["memory"],
         "replay_log_inputs_per_s": inputs / median["log"],
         "ratio_memory": median["core"] / median["memory"],
         "ratio_log": median["core"] / median["log"],
+        "ratio_memory_to_decode_and_apply": median["recover"] / median["memory"],
     }
 
 
-def kafka(path: Path, rounds: int, version: str) -> dict[str, float]:
+def kafka(path: Path, rounds: int, version: str, copies: int) -> dict[str, float]:
     import broker as kafka_broker
     from aiokafka import AIOKafkaProducer
 
@@ -130,7 +145,7 @@ def kafka(path: Path, rounds: int, version: str) -> dict[str, float]:
     if kcat is None:
         raise SystemExit("kcat is not installed (Debian: apt-get install kcat)")
     journal = Journal(path, create=False)
-    entries = [(entry.input, entry.outputs) for entry in journal.entries()]
+    entries = [(entry.input, entry.outputs) for entry in journal.entries()] * copies
     with kafka_broker.Broker(version) as running:
         running.start()
         settings = KafkaSettings(
@@ -196,7 +211,7 @@ def kafka(path: Path, rounds: int, version: str) -> dict[str, float]:
             mine.append(timed(ours))
             raw.append(timed(theirs))
             say(f"kafka round {n + 1}: triage {mine[-1]:.2f}s, kcat {raw[-1]:.2f}s")
-    ours_s, kcat_s = statistics.median(mine), statistics.median(raw)
+    ours_s, kcat_s = min(mine), min(raw)
     return {
         "entries": len(entries),
         "records": records,
@@ -213,7 +228,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--kafka", action="store_true", help="also Kafka against kcat")
     parser.add_argument("--version", default="3.9.2", help="Kafka version for --kafka")
+    parser.add_argument("--kafka-copies", type=int, default=5, help="journal written N times")
     args = parser.parse_args()
+    start_load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "demo.db"
         say("simulating the demo month into a fresh log")
@@ -224,7 +241,8 @@ def main() -> None:
             "embedded": embedded(path, args.rounds),
         }
         if args.kafka:
-            figures["kafka"] = kafka(path, args.rounds, args.version)
+            figures["kafka"] = kafka(path, args.rounds, args.version, args.kafka_copies)
+    figures["load_average"] = [round(start_load, 2), round(os.getloadavg()[0], 2)]
     print(msgspec.json.format(msgspec.json.encode(figures)).decode())
 
 

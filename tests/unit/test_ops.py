@@ -70,7 +70,7 @@ def test_replay_reports_the_first_divergence_precisely() -> None:
     assert not result.identical
     found = result.divergence
     assert found is not None
-    assert (found.position, found.output) == (position, 2)
+    assert (found.position, found.output, found.field) == (position, 2, "cause")
     assert found.input_id == decode_input(raw).id
     assert found.recorded == changed.decode()
     assert found.replayed == outputs[1].decode()
@@ -84,6 +84,7 @@ def test_replay_notices_a_missing_or_extra_output() -> None:
     entries[at] = (position, raw, [])
     found = replay(entries).divergence
     assert found is not None and found.recorded is None and found.replayed == outputs[0].decode()
+    assert found.field is None
 
 
 def test_replay_with_another_policy_diverges() -> None:

@@ -31,7 +31,7 @@ def render_replay(result: ReplayResult, *, source: str) -> str:
     lines += [
         f"DIVERGED at position {found.position}: input {found.input_id!r} "
         f"({found.input_type}, workspace {found.workspace!r}, at {found.at.isoformat()}), "
-        f"output {found.output}",
+        f"output {found.output}" + (f", field {found.field!r}" if found.field else ""),
         f"  recorded: {found.recorded if found.recorded is not None else '(none)'}",
         f"  replayed: {found.replayed if found.replayed is not None else '(none)'}",
         f"the {result.inputs:,} inputs before it ({result.outputs:,} outputs) were identical",

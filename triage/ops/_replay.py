@@ -41,6 +41,8 @@ class Divergence(msgspec.Struct, frozen=True, kw_only=True):
     workspace: str
     at: datetime
     output: int
+    #: The first field (in the contract's order) whose value differs, when both exist.
+    field: str | None
     recorded: str | None
     replayed: str | None
 
@@ -142,7 +144,23 @@ def _first_difference(
                 workspace=event.workspace,
                 at=event.at,
                 output=index + 1,
+                field=_first_field(mine, theirs),
                 recorded=None if theirs is None else theirs.decode("utf-8", "replace"),
                 replayed=None if mine is None else mine.decode("utf-8", "replace"),
             )
+    return None
+
+
+def _first_field(mine: bytes | None, theirs: bytes | None) -> str | None:
+    if mine is None or theirs is None:
+        return None
+    try:
+        ours, recorded = msgspec.json.decode(mine), msgspec.json.decode(theirs)
+    except msgspec.DecodeError:
+        return None
+    if not isinstance(ours, dict) or not isinstance(recorded, dict):
+        return None
+    for key in [*ours, *(k for k in recorded if k not in ours)]:
+        if ours.get(key) != recorded.get(key):
+            return str(key)
     return None
