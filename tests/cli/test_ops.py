@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_cli import QUICKSTART, triage
+from tests.cli.test_cli import INVALID, QUICKSTART, triage
 
 
 @pytest.fixture
@@ -74,9 +74,12 @@ def test_replay_refuses_a_time_without_offset_and_never_overwrites(
 
 
 def test_replay_to_a_new_log_copies_the_journal(quickstart: str, tmp_path: Path) -> None:
+    triage("ingest", "--log", quickstart, str(INVALID))
     copy = str(tmp_path / "copy.db")
     triage("replay", "--log", quickstart, "--to", copy)
     assert triage("dump", "--log", copy).stdout == triage("dump", "--log", quickstart).stdout
+    letters = triage("dump", "--deadletters", "--log", quickstart).stdout
+    assert letters and triage("dump", "--deadletters", "--log", copy).stdout == letters
     assert triage("replay", "--log", copy).returncode == 0
     assert (
         triage("report", "--log", copy, "--json").stdout

@@ -16,6 +16,7 @@ from events import (
     TaskAssigned,
     TaskCreated,
     decode_input,
+    decode_output,
     encode,
 )
 from router import DEFAULT_POLICY, Engine, Policy
@@ -242,3 +243,21 @@ def test_every_baseline_routes_the_history() -> None:
         assert _assignees(baseline_engine(name, DEFAULT_POLICY, 5), events), name
     with pytest.raises(ValueError, match="unknown baseline"):
         baseline_engine("nope", DEFAULT_POLICY, 5)
+
+
+def test_records_shrink_an_expert_towards_the_workspace() -> None:
+    loaded = load_history(history())
+    records = loaded.records
+    ws = "llm-finetune"
+    workspace_decline, _ = records.rates(ws, "nobody-recorded")
+    assert 0 < workspace_decline < 0.5  # a newcomer declines like the workspace
+    seen = {
+        (e.workspace, o.expert)
+        for _, raw, outputs in history()
+        for e in [decode_input(raw)]
+        for o in map(decode_output, outputs)
+        if isinstance(o, TaskAssigned)
+    }
+    rates = {records.rates(w, expert) for w, expert in seen}
+    assert len(rates) > 1  # and the others by their own record
+    assert records.expected(ws, "nobody-recorded", "no-such-domain") is None
