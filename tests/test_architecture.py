@@ -45,11 +45,13 @@ SHELL = {
     "triage.embedded": {"triage._logged", "triage._logging", "triage._policy_file"},
     "triage.kafka": {"triage._logged", "triage._logging", "triage._policy_file"},
     "triage.sim": {"triage._logging", "triage._policy_file", "triage.embedded"},
+    "triage.ops": {"triage._policy_file", "triage.sim"},
     "triage.cli": {
         "triage._logging",
         "triage._policy_file",
         "triage.embedded",
         "triage.kafka",
+        "triage.ops",
         "triage.sim",
     },
     "triage.faust_app": {"triage._logging", "triage.kafka"},

@@ -37,7 +37,9 @@ def log(tmp_path: Path) -> str:
     return str(tmp_path / "triage.db")
 
 
-@pytest.mark.parametrize("command", ["", "ingest", "run", "dump", "report", "demo", "schema"])
+@pytest.mark.parametrize(
+    "command", ["", "ingest", "run", "dump", "report", "replay", "whatif", "demo", "schema"]
+)
 def test_every_command_has_help(command: str) -> None:
     result = triage(*([command] if command else []), "--help")
     assert "Usage:" in result.stdout

@@ -6,6 +6,8 @@ import json
 import signal
 import sys
 import threading
+from collections.abc import Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -13,11 +15,13 @@ import click
 import msgspec
 
 from events import TriageError, json_schema
-from projections import render_text, report_json
+from projections import Report, fold, render_text, report_json
 
 from .._policy_file import load_policy
 from ..embedded import DeadLetter, EmbeddedRuntime, Journal, ingest_lines, report_of
 from ..kafka import CONNECTION
+from ..ops import parse_moment, until_moment
+from ._history import open_source
 from ._options import client_settings, log_option, policy_option, settings_options
 from ._progress import progress_bar
 
@@ -119,11 +123,20 @@ def _letter_dict(letter: DeadLetter) -> dict[str, str]:
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="One JSON object keyed by workspace.")
+@click.option(
+    "--at",
+    "at_text",
+    metavar="TIME",
+    help="The projections as they stood at TIME (RFC 3339 with an offset): the journal "
+    "up to the first input after it, as `triage replay --until TIME` stops.",
+)
 @log_option()
 @_optional_broker
-def report(as_json: bool, log_path: Path, **options: Any) -> None:
+def report(as_json: bool, at_text: str | None, log_path: Path, **options: Any) -> None:
     """Print staffing, tasks, handling time, waiting, quality and utilization."""
-    if options["broker"]:
+    if at_text is not None:
+        built = _report_at(parse_moment(at_text), log_path, options)
+    elif options["broker"]:
         from ..kafka import report_kafka
 
         built = report_kafka(client_settings(options, lenient=True))
@@ -137,6 +150,22 @@ def report(as_json: bool, log_path: Path, **options: Any) -> None:
         sys.stdout.buffer.write(report_json(built) + b"\n")
     else:
         click.echo(render_text(built))
+
+
+def _report_at(moment: datetime, log_path: Path, options: dict[str, Any]) -> Report:
+    with (
+        open_source(log_path, options, None) as source,
+        progress_bar("folding", source.total) as progress,
+    ):
+        entries = until_moment(source.entries(), moment)
+
+        def folded() -> Iterator[tuple[bytes, Sequence[bytes]]]:
+            for position, raw, outputs in entries:
+                if position % 10_000 == 0:
+                    progress(position, source.total)
+                yield raw, outputs
+
+        return fold(folded(), (letter.source for letter in source.dead_letters()))
 
 
 @click.command()

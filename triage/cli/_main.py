@@ -20,6 +20,7 @@ from .._logging import configure_logging
 from ._demo import demo
 from ._kafka import publish, tail, topics, worker
 from ._log import dump, ingest, report, run, schema
+from ._ops import replay_command, whatif
 
 __all__ = ["cli", "main"]
 
@@ -70,7 +71,20 @@ def cli(log_level: str, log_format: str) -> None:
     configure_logging(log_level, log_format)  # type: ignore[arg-type]
 
 
-for command in (ingest, run, dump, report, demo, worker, topics, publish, tail, schema):
+for command in (
+    ingest,
+    run,
+    dump,
+    report,
+    replay_command,
+    whatif,
+    demo,
+    worker,
+    topics,
+    publish,
+    tail,
+    schema,
+):
     cli.add_command(command)
 
 

@@ -34,8 +34,12 @@ class _Rate(ProgressColumn):
 
 
 @contextmanager
-def progress_bar(label: str, total: int) -> Iterator[Callable[[int, int], None]]:
-    """A ``progress(done, total)`` callback drawing a bar while the block runs."""
+def progress_bar(label: str, total: int | None) -> Iterator[Callable[[int, int | None], None]]:
+    """A ``progress(done, total)`` callback drawing a bar while the block runs.
+
+    With no ``total`` (a Kafka history, whose end is not known in advance)
+    the bar shows the count and the rate only.
+    """
     console = Console(stderr=True)
     if not console.is_terminal:
         yield lambda done, total: None

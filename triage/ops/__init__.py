@@ -1,0 +1,55 @@
+"""Operations on a recorded journal, whatever backend it comes from: replay and what-if.
+
+- :func:`replay`: the recorded inputs through a fresh engine, every recorded
+  decision checked byte for byte (:class:`ReplayResult`, :class:`Divergence`);
+- :func:`parse_moment`, :func:`until_moment`: a moment of the history and
+  the journal cut at it (``replay --until``, ``report --at``);
+- :func:`load_history`, :func:`what_if`: another policy on the recorded
+  history, the work re-synthesized from each expert's own record
+  (:class:`WhatIf`, :class:`Estimate`, :class:`Calibration`), against the
+  built-in :data:`BASELINES` (:func:`baseline_engine`);
+- :func:`render_replay`, :func:`render_whatif`: the text people read.
+
+It works on iterables of :data:`Recorded` entries (position, input,
+outputs), so the command line feeds it from the embedded journal or from
+Kafka alike; it does no I/O of its own.
+"""
+
+from ._baselines import BASELINES, baseline_engine, longest_idle
+from ._moment import Recorded, at_of, parse_moment, until_moment
+from ._outcome import Estimate, gini
+from ._render import render_replay, render_whatif
+from ._replay import Divergence, ReplayResult, replay
+from ._whatif import (
+    ASSUMPTIONS,
+    Calibration,
+    Candidate,
+    History,
+    WhatIf,
+    load_history,
+    what_if,
+)
+
+__all__ = [
+    "ASSUMPTIONS",
+    "BASELINES",
+    "Calibration",
+    "Candidate",
+    "Divergence",
+    "Estimate",
+    "History",
+    "Recorded",
+    "ReplayResult",
+    "WhatIf",
+    "at_of",
+    "baseline_engine",
+    "gini",
+    "load_history",
+    "longest_idle",
+    "parse_moment",
+    "render_replay",
+    "render_whatif",
+    "replay",
+    "until_moment",
+    "what_if",
+]
