@@ -8,12 +8,14 @@ what follows a checkpoint.
 
 from ._engine import Engine, output_id
 from ._policy import DEFAULT_POLICY, Policy, Score
+from ._scoring import Ranking
 from ._snapshot import SnapshotError, restore, snapshot
 
 __all__ = [
     "DEFAULT_POLICY",
     "Engine",
     "Policy",
+    "Ranking",
     "Score",
     "SnapshotError",
     "output_id",

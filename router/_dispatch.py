@@ -17,7 +17,7 @@ from events import MINUTE, TaskAssigned, from_micros
 
 from ._gaps import check_routable
 from ._policy import Policy
-from ._scoring import choose, personal, reasons, score
+from ._scoring import Ranking, choose, personal, reasons, score
 from ._state import ClassQueue, Expert, Task, Workspace
 from ._step import Step
 
@@ -26,7 +26,7 @@ __all__ = ["dispatch"]
 _FEW: Final = 4  # above this many freed experts in one step, dispatch walks class queues
 
 
-def dispatch(step: Step, policy: Policy) -> None:
+def dispatch(step: Step, policy: Policy, ranking: Ranking | None = None) -> None:
     """Serve the queue until no queued task can be taken by an expert with room.
 
     Candidates are taken from a heap in queue order; each goes to the
@@ -34,7 +34,7 @@ def dispatch(step: Step, policy: Policy) -> None:
     put it on the heap.
     """
     if len(step.experts) > _FEW:
-        _dispatch_many(step, policy)
+        _dispatch_many(step, policy, ranking)
         return
     ws = step.ws
     heap = [(task.rank, task.task, "") for task in step.tasks if task.queued]
@@ -45,9 +45,9 @@ def dispatch(step: Step, policy: Policy) -> None:
         _, task_id, expert_id = heapq.heappop(heap)
         task = ws.tasks[task_id]
         if task.queued:
-            chosen, eligible = choose(ws, task, policy)
+            chosen, eligible = choose(ws, task, policy, ranking)
             if chosen is not None:
-                _assign(step, task, chosen, eligible, policy)
+                _assign(step, task, chosen, eligible, policy, ranking=ranking)
                 if task.queued:
                     heapq.heappush(heap, (task.rank, task.task, ""))
             elif not expert_id:
@@ -85,7 +85,7 @@ class _Cursor:
         return None
 
 
-def _dispatch_many(step: Step, policy: Policy) -> None:
+def _dispatch_many(step: Step, policy: Policy, ranking: Ranking | None) -> None:
     """The same service when many experts free up at once (a new week, a wave of leases).
 
     Offering each expert its own best task would send them all after the
@@ -124,9 +124,9 @@ def _dispatch_many(step: Step, policy: Policy) -> None:
         task = ws.tasks[task_id]
         chosen: Expert | None = None
         if task.queued:
-            chosen, eligible = choose(ws, task, policy)
+            chosen, eligible = choose(ws, task, policy, ranking)
             if chosen is not None:
-                _assign(step, task, chosen, eligible, policy)
+                _assign(step, task, chosen, eligible, policy, ranking=ranking)
             elif cursor is None:
                 check_routable(step, task)
         if cursor is None:
@@ -168,11 +168,23 @@ def _offer(ws: Workspace, expert: Expert, heap: list[tuple[int, str, str]]) -> N
         heapq.heappush(heap, (best.rank, best.task, expert.expert))
 
 
-def _assign(step: Step, task: Task, expert: Expert, eligible: int, policy: Policy) -> None:
+def _assign(
+    step: Step,
+    task: Task,
+    expert: Expert,
+    eligible: int,
+    policy: Policy,
+    *,
+    ranking: Ranking | None,
+) -> None:
     """Give the task to the expert: ``task.assigned``, with a lease and the reasons."""
     ws = step.ws
     now = ws.clock
-    chosen = score(ws, expert, task, policy)
+    chosen = (
+        score(ws, expert, task, policy)
+        if ranking is None
+        else ranking.score(ws, expert, task, policy)
+    )
     why = reasons(ws, expert, task, chosen, eligible)
     until = now + policy.lease_minutes(task.minutes) * MINUTE
     task.attempts += 1
@@ -195,6 +207,8 @@ def _assign(step: Step, task: Task, expert: Expert, eligible: int, policy: Polic
     expert.last_assigned = now
     ws.refresh_idle(expert)
     ws.lease(until, task.task, expert.expert)
+    if ranking is not None:
+        ranking.assigned(ws, task, expert)
     step.emit(
         TaskAssigned,
         task=task.task,

@@ -51,6 +51,7 @@ from events import (
 from ._dispatch import dispatch
 from ._gaps import recheck
 from ._policy import DEFAULT_POLICY, Policy
+from ._scoring import Ranking
 from ._state import CANCELLED, COMPLETED, Expert, Record, Task, Workspace
 from ._step import Step, output_id
 
@@ -83,8 +84,10 @@ def _internal_error(error: Exception) -> str:
 class Engine:
     """The routing core over any number of workspaces."""
 
-    def __init__(self, policy: Policy = DEFAULT_POLICY) -> None:
+    def __init__(self, policy: Policy = DEFAULT_POLICY, *, ranking: Ranking | None = None) -> None:
         self.policy = policy
+        #: Evaluation only: another order among eligible experts (see ``Ranking``).
+        self.ranking = ranking
         self.workspaces: dict[str, Workspace] = {}
         #: How many events ended in an ``internal error`` rejection (see ``apply``).
         self.internal_errors = 0
@@ -108,7 +111,7 @@ class Engine:
             handler = _HANDLERS[type(event)]
             handler(self, step, event)
             if step.tasks or step.experts:
-                dispatch(step, self.policy)
+                dispatch(step, self.policy, self.ranking)
         except Exception as error:  # the second line of defence: see the docstring
             self.internal_errors += 1
             step.emit(EventRejected, event=event.id, reason=_internal_error(error))

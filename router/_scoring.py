@@ -10,21 +10,50 @@ decision, so it names every part of the score.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, Protocol
 
 from events import CEFR_LEVELS, EDUCATION_LEVELS, HOUR
 
 from ._policy import Policy, Score
 from ._state import Expert, Task, Workspace
 
-__all__ = ["CEFR_NAMES", "EDUCATION_NAMES", "choose", "personal", "reasons", "score"]
+__all__ = [
+    "CEFR_NAMES",
+    "EDUCATION_NAMES",
+    "Ranking",
+    "choose",
+    "personal",
+    "reasons",
+    "score",
+]
 
 #: CEFR rank -> level name, and education rank -> level name, for reasons.
 CEFR_NAMES: Final = {rank: name for name, rank in CEFR_LEVELS.items()}
 EDUCATION_NAMES: Final = {rank: name for name, rank in EDUCATION_LEVELS.items()}
 
 
-def choose(ws: Workspace, task: Task, policy: Policy) -> tuple[Expert | None, int]:
+class Ranking(Protocol):
+    """Another way to rank the eligible experts than the policy's score.
+
+    For evaluation only (the baselines of what-if and of the policy
+    harness: round robin, seeded random, an oracle that knows the truth):
+    eligibility, queue order, leases and every rule stay the engine's; only
+    the order among the experts who could take a task changes. ``score``
+    stands in for :func:`score`; ``assigned`` is told of each assignment.
+    """
+
+    def score(self, ws: Workspace, expert: Expert, task: Task, policy: Policy) -> Score:
+        """The candidate's score; the highest total wins, ties by expert id."""
+        ...
+
+    def assigned(self, ws: Workspace, task: Task, expert: Expert) -> None:
+        """The task went to the expert."""
+        ...
+
+
+def choose(
+    ws: Workspace, task: Task, policy: Policy, ranking: Ranking | None = None
+) -> tuple[Expert | None, int]:
     """The best-scored expert who can take the task now, and how many can.
 
     The pool's idle set already holds only available experts with an open
@@ -39,6 +68,7 @@ def choose(ws: Workspace, task: Task, policy: Policy) -> tuple[Expert | None, in
     domain, language = task.domain, task.language
     skill, fluency, education, minutes = task.skill, task.fluency, task.education, task.minutes
     barred = task.tried is not None or task.exclude is not None or task.parent is not None
+    rank = score if ranking is None else ranking.score
     best: Expert | None = None
     best_total = -1.0
     eligible = 0
@@ -53,7 +83,7 @@ def choose(ws: Workspace, task: Task, policy: Policy) -> tuple[Expert | None, in
         ):
             continue
         eligible += 1
-        total = score(ws, expert, task, policy).total
+        total = rank(ws, expert, task, policy).total
         if total > best_total or (
             total == best_total and best is not None and expert_id < best.expert
         ):

@@ -9,12 +9,9 @@ idle and fit, so they cannot be a ``router.Policy``. They are engines that
 rank the eligible experts their own way, everything else (eligibility, the
 contract's rules, queue order, leases, outputs) being the real engine's.
 
-NOTE for maintainers: the two subclasses below override the engine's
-private ranking hook ``_score(ws, expert, task) -> Score`` (the engine picks
-the highest total among the eligible experts with room, ties by id) and, for
-round robin, ``_assign`` (to move the turn). These are the only two places
-outside ``router`` that know the engine's internals; when the engine is
-reorganized, adapt them here. They run only in the what-if sandbox.
+Both are a ``router.Ranking``: the engine asks them to score each
+eligible expert instead of the policy (the highest total wins, ties by
+id) and tells them of every assignment. They run only in sandboxes.
 """
 
 from __future__ import annotations
@@ -25,7 +22,6 @@ from typing import Any, Final
 
 import msgspec
 
-from events import ExpertProfile, InputEvent, OutputEvent
 from router import Engine, Policy, Score
 
 __all__ = ["BASELINES", "baseline_engine", "longest_idle"]
@@ -49,7 +45,7 @@ def longest_idle(lease_from: Policy) -> Policy:
     )
 
 
-class _SeededRandom(Engine):
+class _SeededRandom:
     """Each task goes to an eligible expert drawn uniformly, from a seed.
 
     Every (task, attempt, expert) gets a pseudo-random key from a keyed
@@ -58,50 +54,49 @@ class _SeededRandom(Engine):
     which the engine scores the candidates.
     """
 
-    def __init__(self, policy: Policy, seed: int) -> None:
-        super().__init__(policy)
+    def __init__(self, seed: int) -> None:
         self._key = str(seed).encode()
 
-    def _score(self, ws: Any, expert: Any, task: Any) -> Score:
+    def assigned(self, ws: Any, task: Any, expert: Any) -> None:
+        """Nothing to remember: every draw is a hash."""
+
+    def score(self, ws: Any, expert: Any, task: Any, policy: Policy) -> Score:
         text = f"{ws.name}\0{task.task}\0{task.attempts}\0{expert.expert}".encode()
         digest = hashlib.blake2b(text, digest_size=8, key=self._key).digest()
         draw = int.from_bytes(digest, "big") / _SCALE
         return Score(draw, 0.0, 0.0, 0.0, 0.0)
 
 
-class _RoundRobin(Engine):
+class _RoundRobin:
     """Experts take turns in a fixed order (their ids), skipping those who cannot take the task.
 
     The next task goes to the first eligible expert after the one who got
-    the last task in the workspace, cyclically.
+    the last task in the workspace, cyclically. The roster is every expert
+    the workspace knows, in id order.
     """
 
-    def __init__(self, policy: Policy) -> None:
-        super().__init__(policy)
+    def __init__(self) -> None:
+        self._last: dict[str, str] = {}  # workspace -> the expert who got the last task
         self._rosters: dict[str, list[str]] = {}
-        self._last: dict[str, int] = {}
 
-    def apply(self, event: InputEvent) -> list[OutputEvent]:
-        if isinstance(event, ExpertProfile):
-            roster = self._rosters.setdefault(event.workspace, [])
-            at = bisect.bisect_left(roster, event.expert)
-            if at == len(roster) or roster[at] != event.expert:
-                roster.insert(at, event.expert)
-                last = self._last.get(event.workspace)
-                if last is not None and at <= last:
-                    self._last[event.workspace] = last + 1
-        return super().apply(event)
+    def _roster(self, ws: Any) -> list[str]:
+        # Experts are never forgotten by the engine (a removed one stays known),
+        # so the roster changes exactly when the count does.
+        roster = self._rosters.get(ws.name)
+        if roster is None or len(roster) != len(ws.experts):
+            roster = self._rosters[ws.name] = sorted(ws.experts)
+        return roster
 
-    def _score(self, ws: Any, expert: Any, task: Any) -> Score:
-        roster = self._rosters[ws.name]
+    def score(self, ws: Any, expert: Any, task: Any, policy: Policy) -> Score:
+        roster = self._roster(ws)
         size = len(roster)
-        turn = (bisect.bisect_left(roster, expert.expert) - self._last.get(ws.name, -1) - 1) % size
+        last = self._last.get(ws.name)
+        after = -1 if last is None else bisect.bisect_left(roster, last)
+        turn = (bisect.bisect_left(roster, expert.expert) - after - 1) % size
         return Score(1.0 - turn / size, 0.0, 0.0, 0.0, 0.0)
 
-    def _assign(self, step: Any, task: Any, expert: Any, eligible: int) -> None:
-        super()._assign(step, task, expert, eligible)
-        roster = self._rosters[step.ws.name]
-        self._last[step.ws.name] = bisect.bisect_left(roster, expert.expert)
+    def assigned(self, ws: Any, task: Any, expert: Any) -> None:
+        self._last[ws.name] = expert.expert
 
 
 def baseline_engine(name: str, lease_from: Policy, seed: int) -> Engine:
@@ -109,7 +104,11 @@ def baseline_engine(name: str, lease_from: Policy, seed: int) -> Engine:
     if name == "longest-idle":
         return Engine(longest_idle(lease_from))
     if name == "round-robin":
-        return _RoundRobin(msgspec.structs.replace(lease_from, name="round-robin"))
+        return Engine(
+            msgspec.structs.replace(lease_from, name="round-robin"), ranking=_RoundRobin()
+        )
     if name == "random":
-        return _SeededRandom(msgspec.structs.replace(lease_from, name="random"), seed)
+        return Engine(
+            msgspec.structs.replace(lease_from, name="random"), ranking=_SeededRandom(seed)
+        )
     raise ValueError(f"unknown baseline {name!r}; expected one of {', '.join(BASELINES)}")
