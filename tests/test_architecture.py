@@ -41,8 +41,9 @@ LAYERS = {
 SHELL = {
     "triage._logging": set(),
     "triage._policy_file": set(),
-    "triage.embedded": {"triage._logging", "triage._policy_file"},
-    "triage.kafka": {"triage._logging", "triage._policy_file"},
+    "triage._clock_guard": set(),
+    "triage.embedded": {"triage._logging", "triage._policy_file", "triage._clock_guard"},
+    "triage.kafka": {"triage._logging", "triage._policy_file", "triage._clock_guard"},
     "triage.sim": {"triage._logging", "triage._policy_file", "triage.embedded"},
     "triage.cli": {
         "triage._logging",
