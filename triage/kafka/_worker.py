@@ -42,6 +42,7 @@ from events import (
 )
 from router import DEFAULT_POLICY, Engine, Policy
 
+from .._clock_guard import describe_ahead
 from .._logging import log_decisions
 from ._admin import create_missing_topics
 from ._batch import (
@@ -130,8 +131,11 @@ class Worker:
             partition_assignment_strategy=(RangePartitionAssignor,),
             fetch_max_wait_ms=50,
             max_poll_interval_ms=300_000,
-            session_timeout_ms=10_000,
-            heartbeat_interval_ms=1_000,
+            # Static membership: a restarted worker gets its partitions back
+            # at once, without waiting out its former self's session.
+            group_instance_id=settings.group_instance_id,
+            session_timeout_ms=settings.session_timeout_ms,
+            heartbeat_interval_ms=min(1_000, settings.session_timeout_ms // 3),
             **settings.client_options(),
         )
         await self._consumer.start()
@@ -243,11 +247,18 @@ class Worker:
         assert self._consumer is not None
         buffer = state.buffers.setdefault(topic, deque())
         partitions = len(self._consumer.partitions_for_topic(topic) or ()) or 1
+        limit = self.settings.max_ahead_seconds
+        now = to_micros(self.clock())
+        latest = now + int(limit * 1_000_000) if limit > 0 else None
         for record in records:
             try:
                 event = decode_input(record.value)
             except InvalidEvent as exc:
                 buffer.append(Pending(FIRST, topic, record, None, exc.reason))
+                continue
+            except Exception as exc:  # a decoder bug: one record must not stop the partition
+                error = f"could not be decoded: {type(exc).__name__}: {exc}"
+                buffer.append(Pending(FIRST, topic, record, None, error))
                 continue
             expected = self._partition_of(event.workspace, partitions)
             if record.key != event.workspace.encode() or expected != record.partition:
@@ -257,7 +268,13 @@ class Worker:
                 )
                 buffer.append(Pending(FIRST, topic, record, None, error))
                 continue
-            buffer.append(Pending(to_micros(event.at), topic, record, event, ""))
+            at = to_micros(event.at)
+            if latest is not None and at > latest:
+                ahead = describe_ahead(at, now, limit)
+                if ahead is not None:
+                    buffer.append(Pending(FIRST, topic, record, None, ahead))
+                    continue
+            buffer.append(Pending(at, topic, record, event, ""))
 
     def _partition_of(self, workspace: str, partitions: int) -> int:
         key = (workspace, partitions)
@@ -428,7 +445,11 @@ class Worker:
         self, state: PartitionState, pending: Sequence[Pending], ticks: Sequence[InputEvent]
     ) -> Outcome:
         """Route one batch of a partition and write everything it caused in one transaction."""
-        routed = route_batch(state, pending, ticks)
+        try:
+            routed = await self._route(state, pending, ticks)
+        except (KafkaError, OSError, TimeoutError) as exc:
+            _log.error("partition.reset", partition=state.number, error=str(exc))
+            return "failed"
         now = time.monotonic()
         moved = group_offsets_due(state, routed.offsets, now)
         if not (pending or ticks or moved):
@@ -449,8 +470,33 @@ class Worker:
         except KafkaError as exc:
             _log.error("partition.reset", partition=state.number, error=str(exc))
             return "failed"
+        except Exception as exc:  # not the broker's: still, the partition is folded again
+            _log.exception("partition.reset", partition=state.number, error=repr(exc))
+            return "failed"
         self._record(state, routed, moved, now, written)
         return "ok"
+
+    async def _route(
+        self, state: PartitionState, pending: Sequence[Pending], ticks: Sequence[InputEvent]
+    ) -> RoutedBatch:
+        """Route the batch; an input whose routing raises becomes a dead letter.
+
+        The engine may have been left half-way through that input, so the
+        partition folds its journal from the start (which never holds the
+        input) and routes the batch again without it. The outcome depends
+        only on the inputs, as a recovery's does: the journal stays a
+        faithful fold.
+        """
+        refused: dict[int, str] = {}
+        routed = route_batch(state, pending, ticks)
+        while routed.failed is not None:
+            index, reason = routed.failed
+            refused[index] = reason
+            _log.error("input.failed", partition=state.number, reason=reason, input=index)
+            state.forget(Engine(self.policy))
+            await self._catch_up(state)
+            routed = route_batch(state, pending, ticks, refused)
+        return routed
 
     def _record(
         self,
@@ -470,7 +516,10 @@ class Worker:
         state.duplicates += routed.duplicates
         state.deadletters += len(routed.dead)
         if routed.made and self.on_outputs is not None:
-            self.on_outputs(routed.made)
+            try:
+                self.on_outputs(routed.made)
+            except Exception:  # the decisions are written; a failed log line must not undo that
+                _log.exception("decisions.unlogged", partition=state.number)
 
     async def _reset(self, state: PartitionState) -> None:
         """After a failed transaction: forget the uncommitted work, fold the journal again."""
