@@ -57,8 +57,9 @@ from ._records import partition_for
 from ._settings import KafkaSettings
 from ._transaction import write_transaction
 
-#: Empty polls in a row after which a partition counts as read to its end: offsets of
-#: transaction markers and aborted records yield nothing, so the end is not reached.
+#: Polls in a row that neither return records nor move the position, after which a
+#: partition counts as read to its end: offsets of transaction markers and aborted
+#: records yield nothing, so the end is not always reached.
 _EMPTY_POLLS = 3
 
 __all__ = ["Worker"]
@@ -119,6 +120,10 @@ class Worker:
             client_id=f"{settings.client_id}-journal",
             isolation_level="read_committed",
             enable_auto_commit=False,
+            # A fold ends with polls that return nothing (past the last
+            # transaction marker); at the default 500 ms each, taking the 8
+            # partitions of a restart cost 4 s.
+            fetch_max_wait_ms=10,
             **settings.client_options(),
         )
         await self._journal_reader.start()
@@ -330,17 +335,31 @@ class Worker:
             _log.info("partitions.assigned", partitions=sorted(self.owned))
 
     async def _take(self, numbers: set[int]) -> None:
-        """Take partitions one by one; one that cannot be taken now is retried later.
+        """Take partitions (producers started together, journals folded in turn).
+
+        One that cannot be taken now is retried later.
 
         A partition whose producer or journal cannot be reached (a broker
         down, a coordinator moving) is not routed meanwhile: its records are
         left alone and the loop tries again every second. Caller holds ``_lock``.
         """
+        states: list[PartitionState] = []
         for number in sorted(numbers):
-            state = self.parked.pop(number, None) or PartitionState(number, Engine(self.policy))
+            parked = self.parked.pop(number, None)
+            states.append(parked or PartitionState(number, Engine(self.policy)))
+        for state in states:
+            await self._close_producer(state)
+        # All producers at once: each start fences the former owner's and waits
+        # for its open transaction to be aborted, a round trip or more apiece.
+        started = await asyncio.gather(
+            *(self._producer(state.number) for state in states), return_exceptions=True
+        )
+        for state, producer in zip(states, started, strict=True):
+            number = state.number
             try:
-                await self._close_producer(state)
-                state.producer = await self._producer(number)
+                if isinstance(producer, BaseException):
+                    raise producer
+                state.producer = producer
                 await self._catch_up(state)
                 await self._seek(state)
             except (KafkaError, OSError, TimeoutError) as exc:
@@ -397,10 +416,12 @@ class Worker:
         reader.seek(tp, state.journal_next)
         end = (await reader.end_offsets([tp]))[tp]
         folded = idle = 0
-        while idle < _EMPTY_POLLS and await reader.position(tp) < end:
+        position = await reader.position(tp)
+        while idle < _EMPTY_POLLS and position < end:
             batch = await reader.getmany(tp, timeout_ms=1_000, max_records=1_000)
             records = batch.get(tp, [])
-            idle = 0 if records else idle + 1
+            moved, position = position, await reader.position(tp)
+            idle = 0 if records or position != moved else idle + 1
             for record in records:
                 state.fold(record.value, record.offset)
                 folded += 1
