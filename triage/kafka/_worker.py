@@ -62,6 +62,9 @@ from ._transaction import write_transaction
 #: records yield nothing, so the end is not always reached.
 _EMPTY_POLLS = 3
 
+#: Revocations within this many seconds that make the group's churn worth a warning.
+_CHURN_REVOCATIONS, _CHURN_SECONDS = 3, 30.0
+
 __all__ = ["Worker"]
 
 #: How a partition's commit ended: written; refused because another worker
@@ -108,6 +111,7 @@ class Worker:
         self._inflight: dict[int, asyncio.Task[Outcome]] = {}  # partition -> its commit
         self._unready: set[int] = set()  # assigned, but not taken yet (see _take)
         self._retry_at = 0.0
+        self._revoked_at: deque[float] = deque()  # when partitions were last taken from us
         self.started = time.monotonic()
 
     # --- lifecycle -------------------------------------------------------------
@@ -325,6 +329,24 @@ class Worker:
                 if state is not None:
                     self.parked[number] = state
             _log.info("partitions.revoked", partitions=sorted(numbers))
+            if numbers:
+                self._churn()
+
+    def _churn(self) -> None:
+        """Warn when partitions keep being taken away: two workers with one instance id."""
+        now = time.monotonic()
+        self._revoked_at.append(now)
+        while now - self._revoked_at[0] > _CHURN_SECONDS:
+            self._revoked_at.popleft()
+        if len(self._revoked_at) >= _CHURN_REVOCATIONS:
+            _log.warning(
+                "group.churn",
+                revocations=len(self._revoked_at),
+                seconds=_CHURN_SECONDS,
+                instance_id=self.settings.group_instance_id,
+                hint="two workers with the same --instance-id (by default the client id) "
+                "take the partitions from each other; give each worker its own",
+            )
 
     async def assign(self, numbers: set[int]) -> None:
         """Take these partitions: fence former owners, fold the journal, seek the inputs."""
