@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-kafka clean
+.PHONY: demo test lint bench bench-kafka bench-failover soak clean
 
 demo: $(STAMP)
 	$(BIN)/triage demo
@@ -24,6 +24,12 @@ bench: $(STAMP)
 
 bench-kafka: $(STAMP)  # starts its own local broker; a few minutes
 	$(BIN)/python bench/bench_kafka.py --events 100000
+
+bench-failover: $(STAMP)  # starts its own local broker; kill -9 and restart, 20 times
+	$(BIN)/python bench/bench_failover.py --trials 20
+
+soak: $(STAMP)  # starts its own local broker; kill -9 a worker 50 times under load
+	$(BIN)/python bench/soak.py --trials 50
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)

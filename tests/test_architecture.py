@@ -42,8 +42,19 @@ SHELL = {
     "triage._logged": set(),
     "triage._logging": set(),
     "triage._policy_file": set(),
-    "triage.embedded": {"triage._logged", "triage._logging", "triage._policy_file"},
-    "triage.kafka": {"triage._logged", "triage._logging", "triage._policy_file"},
+    "triage._clock_guard": set(),
+    "triage.embedded": {
+        "triage._clock_guard",
+        "triage._logged",
+        "triage._logging",
+        "triage._policy_file",
+    },
+    "triage.kafka": {
+        "triage._clock_guard",
+        "triage._logged",
+        "triage._logging",
+        "triage._policy_file",
+    },
     "triage.sim": {"triage._logging", "triage._policy_file", "triage.embedded"},
     "triage.ops": {"triage._policy_file", "triage.sim"},
     "triage.cli": {

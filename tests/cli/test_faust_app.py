@@ -45,6 +45,9 @@ def test_every_worker_setting_comes_from_the_environment(
         "TRIAGE_MERGE_WAIT_MS": "250",
         "TRIAGE_COMMIT_GAP_MS": "4",
         "TRIAGE_RETRY_BACKOFF_MS": "25",
+        "TRIAGE_INSTANCE_ID": "router-7",
+        "TRIAGE_SESSION_TIMEOUT_MS": "6000",
+        "TRIAGE_MAX_AHEAD_SECONDS": "3600",
         "TRIAGE_WEB_HOST": "0.0.0.0",
         "TRIAGE_WEB_PORT": "7000",
         "TRIAGE_POLICY": str(policy),
@@ -67,6 +70,8 @@ def test_every_worker_setting_comes_from_the_environment(
     assert settings.tick_seconds == 15
     assert (settings.batch_max, settings.batch_ms, settings.merge_wait_ms) == (500, 9, 250)
     assert (settings.commit_gap_ms, settings.retry_backoff_ms) == (4, 25)
+    assert (settings.group_instance_id, settings.session_timeout_ms) == ("router-7", 6000)
+    assert settings.max_ahead_seconds == 3600
     assert (web_host, web_port) == ("0.0.0.0", 7000)
     assert policy_read.name == "careful"
 
@@ -78,8 +83,16 @@ def test_defaults_are_those_of_triage_worker(environment: pytest.MonkeyPatch) ->
     web_host, web_port = config.web_host, config.web_port
 
     assert settings == KafkaSettings(bootstrap="127.0.0.1:9092", tick_seconds=60.0)
+    assert settings.group_instance_id == settings.client_id  # static membership
+    assert settings.max_ahead_seconds == 86_400
     assert policy.name == "balanced"
     assert (web_host, web_port) == ("127.0.0.1", 6066)
+
+
+def test_instance_id_none_means_dynamic_membership(environment: pytest.MonkeyPatch) -> None:
+    environment.setenv("TRIAGE_BROKER", "kafka://127.0.0.1:9092")
+    environment.setenv("TRIAGE_INSTANCE_ID", "none")
+    assert worker_config_from_environment().settings.group_instance_id is None
 
 
 def test_a_missing_broker_or_a_bad_value_is_one_clear_error(

@@ -146,3 +146,31 @@ def test_group_offsets_ride_along_at_most_once_a_second() -> None:
     assert group_offsets_due(state, {"tasks": 5}, 10.5) == set()
     assert group_offsets_due(state, {"tasks": 5, "work": 0}, 11.0) == {"tasks", "work"}
     assert group_offsets_due(state, {"tasks": 1}, 11.0) == set()
+
+
+def test_an_input_whose_routing_raises_stops_the_batch_then_is_a_dead_letter() -> None:
+    class Poisoned(Engine):
+        def apply(self, event: InputEvent) -> list:  # type: ignore[type-arg]
+            if event.id == "tasks-1":
+                raise ZeroDivisionError("division by zero")
+            return super().apply(event)
+
+    state = PartitionState(0, Poisoned())
+    batch = [pending("tasks", 0, 1), pending("tasks", 1, 2), pending("tasks", 2, 3)]
+    tick: list[InputEvent] = [ClockTick("k", T0 + timedelta(minutes=4), "w")]
+    failed = route_batch(state, batch, tick)
+    assert failed.failed == (1, "routing failed: ZeroDivisionError: division by zero")
+    state.forget(Poisoned())
+    routed = route_batch(state, batch, tick, {1: failed.failed[1]})
+    assert routed.failed is None
+    assert [entry[0][:40] for entry in routed.entries] == [
+        b'{"type":"clock.tick","id":"tasks-0","at"',
+        b'{"type":"clock.tick","id":"tasks-2","at"',
+        b'{"type":"clock.tick","id":"k","at":"2026',
+    ]
+    ((topic, record, reason),) = routed.dead
+    assert (topic, record.offset) == ("tasks", 1) and reason.startswith("routing failed:")
+    assert ("w", "tasks-1") not in state.seen  # the journal will not hold it either
+    assert routed.offsets == {"tasks": 3}
+    dropped = route_batch(PartitionState(0, Engine()), (), tick, {0: "routing failed: x"})
+    assert dropped.dropped == 1 and dropped.entries == []

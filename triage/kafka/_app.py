@@ -7,6 +7,14 @@ agents commit offsets on their own schedule, which cannot be made atomic
 with the journal, and its tables and exactly-once mode have open bugs, so
 neither is part of the system of record.
 
+The app starts none of Faust's own Kafka clients: no consumer, so no second
+consumer group beside the router's (whose members would have to wait out a
+dead one's session before the app even started its task), and no producer.
+So a worker restarted after a crash rejoins only the router group, where
+static membership gives it its partitions back at once (docs/kafka.md,
+"Failover"). A broker that cannot be reached at start-up is retried with a
+growing pause, never a reason to exit.
+
 Run it with ``triage worker`` or, the usual Faust way, with
 ``faust -A triage.faust_app worker`` (settings from ``TRIAGE_*``).
 """
@@ -18,15 +26,54 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import faust
+import structlog
+from aiokafka.errors import KafkaError
 from aiokafka.helpers import create_ssl_context
+from faust.app.base import BootStrategy
+
+from events import LogError
 
 from ._settings import KafkaSettings, WorkerConfig
 from ._worker import Worker
 
-__all__ = ["make_app", "run_worker"]
+__all__ = ["make_app", "run_worker", "start_when_reachable"]
+
+#: Pauses between attempts to reach the brokers at start-up: doubling up to the last.
+_FIRST_RETRY: Final = 0.5
+_LAST_RETRY: Final = 10.0
+
+_log = structlog.get_logger("triage.worker")
+
+
+async def start_when_reachable(worker: Worker) -> None:
+    """Start the worker, retrying while the brokers cannot be reached.
+
+    Every failed attempt logs ``broker.unreachable`` with the error and the
+    pause before the next; the pause doubles from 0.5 s up to 10 s. Errors
+    that are not about reaching the cluster (a bug) are raised.
+    """
+    pause, attempt = _FIRST_RETRY, 1
+    while True:
+        try:
+            await worker.start()
+        except (KafkaError, LogError, OSError, TimeoutError) as exc:
+            _log.warning(
+                "broker.unreachable",
+                bootstrap=worker.settings.bootstrap,
+                error=str(exc) or type(exc).__name__,
+                attempt=attempt,
+                retry_in_seconds=pause,
+            )
+            await worker.stop()  # close whatever the attempt opened
+            await asyncio.sleep(pause)
+            pause, attempt = min(pause * 2, _LAST_RETRY), attempt + 1
+            continue
+        if attempt > 1:
+            _log.info("broker.reachable", bootstrap=worker.settings.bootstrap, attempt=attempt)
+        return
 
 
 def _credentials(settings: KafkaSettings) -> Any:
@@ -72,12 +119,14 @@ def make_app(config: WorkerConfig) -> faust.App:
         topic_replication_factor=settings.replication,
         datadir=datadir,
     )
+    # The worker is the app's only Kafka client (see the module's docstring).
+    app.boot_strategy = BootStrategy(app, enable_kafka=False)
     worker = Worker(settings, config.policy)
 
     @app.task  # type: ignore[untyped-decorator]  # Faust's decorators are not typed
     async def route() -> None:
         # Faust cancels this task on shutdown; the worker then leaves cleanly.
-        await worker.start()
+        await start_when_reachable(worker)
         try:
             await worker.run(asyncio.Event())
         finally:

@@ -11,7 +11,7 @@ offsets ride along.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -35,6 +35,8 @@ __all__ = [
 #: Seconds between two sendings of a partition's offsets to the consumer group.
 GROUP_OFFSETS_EVERY: Final = 1.0
 
+_NONE_REFUSED: Final[Mapping[int, str]] = {}
+
 
 @dataclass
 class PartitionState:
@@ -54,6 +56,10 @@ class PartitionState:
     deadletters: int = 0
     buffers: dict[str, deque[Pending]] = field(default_factory=dict)
     blocked_since: float | None = None
+
+    def forget(self, engine: Engine) -> None:
+        """Drop the fold (engine, seen ids, positions) to fold the journal from its start."""
+        self.engine, self.seen, self.offsets, self.journal_next = engine, set(), {}, 0
 
     def fold(self, raw: bytes, offset: int) -> None:
         """Fold one journal record into the state (recovery and catch-up)."""
@@ -79,10 +85,18 @@ class RoutedBatch:
     dead: list[tuple[str, Any, str]]  # (source topic, record, reason)
     made: list[OutputEvent]  # the outputs, for the decision log
     duplicates: int
+    #: The input (index among the batch's events, then ticks) whose routing or
+    #: encoding raised, and why; routing stopped there, the rest is not valid.
+    failed: tuple[int, str] | None = None
+    #: Ticks refused because their routing raised (they have no record to dead-letter).
+    dropped: int = 0
 
 
 def route_batch(
-    state: PartitionState, pending: Sequence[Pending], ticks: Sequence[InputEvent]
+    state: PartitionState,
+    pending: Sequence[Pending],
+    ticks: Sequence[InputEvent],
+    refused: Mapping[int, str] = _NONE_REFUSED,
 ) -> RoutedBatch:
     """Apply a batch to the partition's engine: skip seen ids, encode what it decided.
 
@@ -90,28 +104,46 @@ def route_batch(
     and journal mark move only when the transaction is written
     (:meth:`Worker._record`). If it is not, the worker folds the journal
     again, so the engine never stays ahead of what was written.
+
+    An input whose routing or encoding raises stops the batch: the result
+    names it in ``failed``, and the engine may be half-way through it. The
+    worker then folds the journal again and routes the batch once more with
+    that input in ``refused`` (index -> reason): it becomes a dead letter
+    with the reason (a tick is dropped), is not marked seen, and the journal
+    never holds it, so a recovery folds what the live engine did.
     """
     offsets = dict(state.offsets)
     dead: list[tuple[str, Any, str]] = []
-    inputs: list[InputEvent] = []
+    inputs: list[tuple[InputEvent, Pending | None]] = []
     for item in pending:
         offsets[item.topic] = item.record.offset + 1
         if item.event is None:
             dead.append((item.topic, item.record, item.error))
         else:
-            inputs.append(item.event)
-    inputs.extend(ticks)
+            inputs.append((item.event, item))
+    inputs.extend((tick, None) for tick in ticks)
     routed = RoutedBatch(offsets, [], [], dead, [], 0)
     seen, apply = state.seen, state.engine.apply
-    for event in inputs:
+    for index, (event, source) in enumerate(inputs):
         key = (event.workspace, event.id)
         if key in seen:
             routed.duplicates += 1
             continue
+        if refused and index in refused:
+            if source is None:
+                routed.dropped += 1
+            else:
+                dead.append((source.topic, source.record, refused[index]))
+            continue
         seen.add(key)
-        outputs = apply(event)
-        encoded = [encode(o) for o in outputs]
-        routed.entries.append((encode(event), encoded))
+        try:
+            outputs = apply(event)
+            encoded = [encode(o) for o in outputs]
+            entry = encode(event)
+        except Exception as exc:  # a bug met by one input must not stop the partition
+            routed.failed = (index, f"routing failed: {type(exc).__name__}: {exc}")
+            return routed
+        routed.entries.append((entry, encoded))
         workspace = event.workspace.encode()
         routed.decisions.extend((workspace, value) for value in encoded)
         routed.made.extend(outputs)

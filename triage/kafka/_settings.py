@@ -139,7 +139,26 @@ class KafkaSettings(msgspec.Struct, frozen=True, kw_only=True):
     #: of its next: long enough for the last one's markers to be written, so
     #: the next one does not start with a retry (a 20 ms back-off in the client).
     commit_gap_ms: Annotated[int, Meta(ge=0, le=60_000)] = 3
+    #: Static membership of the router group (KIP-345): the id a worker
+    #: rejoins with after a restart, to get its partitions back at once
+    #: instead of after the dead member's session. None: the client id;
+    #: "" (``--instance-id none``): dynamic membership.
+    instance_id: str | None = None
+    #: How long the group waits for a silent worker before its partitions
+    #: go to the others (the brokers bound it: group.min.session.timeout.ms,
+    #: 6 s by default, and group.max.session.timeout.ms).
+    session_timeout_ms: Annotated[int, Meta(ge=1_000, le=3_600_000)] = 10_000
+    #: An input whose ``at`` is further ahead of the wall clock than this is
+    #: a dead letter (a clock that jumped); 0: no guard (backfills, simulations).
+    max_ahead_seconds: Annotated[float, Meta(ge=0)] = 86_400.0
     security: Security = Security()
+
+    @property
+    def group_instance_id(self) -> str | None:
+        """The ``group.instance.id`` of the router group's consumer, or None (dynamic)."""
+        if self.instance_id is None:
+            return self.client_id
+        return self.instance_id or None
 
     @property
     def min_insync(self) -> int:
@@ -289,6 +308,28 @@ WORKER: Sequence[Setting] = (
         1,
         10_000,
     ),
+    Setting(
+        "instance_id",
+        str,
+        None,
+        "Static group membership: a worker restarted with the same id takes its partitions "
+        "back at once. Each worker needs its own (default: the client id; 'none': dynamic).",
+    ),
+    Setting(
+        "session_timeout_ms",
+        int,
+        10_000,
+        "How long the group waits for a silent worker before others take its partitions.",
+        1_000,
+        3_600_000,
+    ),
+    Setting(
+        "max_ahead_seconds",
+        float,
+        86_400.0,
+        "Inputs stamped further ahead of the wall clock are dead letters (0: no guard).",
+        0,
+    ),
     Setting("web_host", str, "127.0.0.1", "Address of the worker's web views (health, status)."),
     Setting("web_port", int, 6066, "Port of the web views (0: none).", 0, 65535),
     Setting("policy", "path", None, "Routing policy, a TOML or JSON file (see docs/routing.md)."),
@@ -318,6 +359,8 @@ def kafka_settings(values: Mapping[str, Any]) -> KafkaSettings:
     if protocol.startswith("SASL") and not (values["sasl_mechanism"] and values["sasl_username"]):
         raise ConfigError(f"{protocol} needs --sasl-mechanism and --sasl-username")
     own = {s.name: values[s.name] for s in WORKER if s.name in values and s.name not in _WORKER_OWN}
+    if own.get("instance_id") == "none":
+        own["instance_id"] = ""
     return KafkaSettings(
         bootstrap=parse_broker(values["broker"]),
         topics=Topics(values["topic_prefix"]),

@@ -42,6 +42,7 @@ from events import (
 )
 from router import DEFAULT_POLICY, Engine, Policy
 
+from .._clock_guard import describe_ahead
 from .._logging import log_decisions
 from ._admin import create_missing_topics
 from ._batch import (
@@ -56,9 +57,13 @@ from ._records import partition_for
 from ._settings import KafkaSettings
 from ._transaction import write_transaction
 
-#: Empty polls in a row after which a partition counts as read to its end: offsets of
-#: transaction markers and aborted records yield nothing, so the end is not reached.
+#: Polls in a row that neither return records nor move the position, after which a
+#: partition counts as read to its end: offsets of transaction markers and aborted
+#: records yield nothing, so the end is not always reached.
 _EMPTY_POLLS = 3
+
+#: Revocations within this many seconds that make the group's churn worth a warning.
+_CHURN_REVOCATIONS, _CHURN_SECONDS = 3, 30.0
 
 __all__ = ["Worker"]
 
@@ -106,6 +111,7 @@ class Worker:
         self._inflight: dict[int, asyncio.Task[Outcome]] = {}  # partition -> its commit
         self._unready: set[int] = set()  # assigned, but not taken yet (see _take)
         self._retry_at = 0.0
+        self._revoked_at: deque[float] = deque()  # when partitions were last taken from us
         self.started = time.monotonic()
 
     # --- lifecycle -------------------------------------------------------------
@@ -118,6 +124,10 @@ class Worker:
             client_id=f"{settings.client_id}-journal",
             isolation_level="read_committed",
             enable_auto_commit=False,
+            # A fold ends with polls that return nothing (past the last
+            # transaction marker); at the default 500 ms each, taking the 8
+            # partitions of a restart cost 4 s.
+            fetch_max_wait_ms=10,
             **settings.client_options(),
         )
         await self._journal_reader.start()
@@ -130,8 +140,11 @@ class Worker:
             partition_assignment_strategy=(RangePartitionAssignor,),
             fetch_max_wait_ms=50,
             max_poll_interval_ms=300_000,
-            session_timeout_ms=10_000,
-            heartbeat_interval_ms=1_000,
+            # Static membership: a restarted worker gets its partitions back
+            # at once, without waiting out its former self's session.
+            group_instance_id=settings.group_instance_id,
+            session_timeout_ms=settings.session_timeout_ms,
+            heartbeat_interval_ms=min(1_000, settings.session_timeout_ms // 3),
             **settings.client_options(),
         )
         await self._consumer.start()
@@ -243,11 +256,18 @@ class Worker:
         assert self._consumer is not None
         buffer = state.buffers.setdefault(topic, deque())
         partitions = len(self._consumer.partitions_for_topic(topic) or ()) or 1
+        limit = self.settings.max_ahead_seconds
+        now = to_micros(self.clock())
+        latest = now + int(limit * 1_000_000) if limit > 0 else None
         for record in records:
             try:
                 event = decode_input(record.value)
             except InvalidEvent as exc:
                 buffer.append(Pending(FIRST, topic, record, None, exc.reason))
+                continue
+            except Exception as exc:  # a decoder bug: one record must not stop the partition
+                error = f"could not be decoded: {type(exc).__name__}: {exc}"
+                buffer.append(Pending(FIRST, topic, record, None, error))
                 continue
             expected = self._partition_of(event.workspace, partitions)
             if record.key != event.workspace.encode() or expected != record.partition:
@@ -257,7 +277,13 @@ class Worker:
                 )
                 buffer.append(Pending(FIRST, topic, record, None, error))
                 continue
-            buffer.append(Pending(to_micros(event.at), topic, record, event, ""))
+            at = to_micros(event.at)
+            if latest is not None and at > latest:
+                ahead = describe_ahead(at, now, limit)
+                if ahead is not None:
+                    buffer.append(Pending(FIRST, topic, record, None, ahead))
+                    continue
+            buffer.append(Pending(at, topic, record, event, ""))
 
     def _partition_of(self, workspace: str, partitions: int) -> int:
         key = (workspace, partitions)
@@ -303,6 +329,24 @@ class Worker:
                 if state is not None:
                     self.parked[number] = state
             _log.info("partitions.revoked", partitions=sorted(numbers))
+            if numbers:
+                self._churn()
+
+    def _churn(self) -> None:
+        """Warn when partitions keep being taken away: two workers with one instance id."""
+        now = time.monotonic()
+        self._revoked_at.append(now)
+        while now - self._revoked_at[0] > _CHURN_SECONDS:
+            self._revoked_at.popleft()
+        if len(self._revoked_at) >= _CHURN_REVOCATIONS:
+            _log.warning(
+                "group.churn",
+                revocations=len(self._revoked_at),
+                seconds=_CHURN_SECONDS,
+                instance_id=self.settings.group_instance_id,
+                hint="two workers with the same --instance-id (by default the client id) "
+                "take the partitions from each other; give each worker its own",
+            )
 
     async def assign(self, numbers: set[int]) -> None:
         """Take these partitions: fence former owners, fold the journal, seek the inputs."""
@@ -313,17 +357,31 @@ class Worker:
             _log.info("partitions.assigned", partitions=sorted(self.owned))
 
     async def _take(self, numbers: set[int]) -> None:
-        """Take partitions one by one; one that cannot be taken now is retried later.
+        """Take partitions (producers started together, journals folded in turn).
+
+        One that cannot be taken now is retried later.
 
         A partition whose producer or journal cannot be reached (a broker
         down, a coordinator moving) is not routed meanwhile: its records are
         left alone and the loop tries again every second. Caller holds ``_lock``.
         """
+        states: list[PartitionState] = []
         for number in sorted(numbers):
-            state = self.parked.pop(number, None) or PartitionState(number, Engine(self.policy))
+            parked = self.parked.pop(number, None)
+            states.append(parked or PartitionState(number, Engine(self.policy)))
+        for state in states:
+            await self._close_producer(state)
+        # All producers at once: each start fences the former owner's and waits
+        # for its open transaction to be aborted, a round trip or more apiece.
+        started = await asyncio.gather(
+            *(self._producer(state.number) for state in states), return_exceptions=True
+        )
+        for state, producer in zip(states, started, strict=True):
+            number = state.number
             try:
-                await self._close_producer(state)
-                state.producer = await self._producer(number)
+                if isinstance(producer, BaseException):
+                    raise producer
+                state.producer = producer
                 await self._catch_up(state)
                 await self._seek(state)
             except (KafkaError, OSError, TimeoutError) as exc:
@@ -380,10 +438,12 @@ class Worker:
         reader.seek(tp, state.journal_next)
         end = (await reader.end_offsets([tp]))[tp]
         folded = idle = 0
-        while idle < _EMPTY_POLLS and await reader.position(tp) < end:
+        position = await reader.position(tp)
+        while idle < _EMPTY_POLLS and position < end:
             batch = await reader.getmany(tp, timeout_ms=1_000, max_records=1_000)
             records = batch.get(tp, [])
-            idle = 0 if records else idle + 1
+            moved, position = position, await reader.position(tp)
+            idle = 0 if records or position != moved else idle + 1
             for record in records:
                 state.fold(record.value, record.offset)
                 folded += 1
@@ -428,7 +488,11 @@ class Worker:
         self, state: PartitionState, pending: Sequence[Pending], ticks: Sequence[InputEvent]
     ) -> Outcome:
         """Route one batch of a partition and write everything it caused in one transaction."""
-        routed = route_batch(state, pending, ticks)
+        try:
+            routed = await self._route(state, pending, ticks)
+        except (KafkaError, OSError, TimeoutError) as exc:
+            _log.error("partition.reset", partition=state.number, error=str(exc))
+            return "failed"
         now = time.monotonic()
         moved = group_offsets_due(state, routed.offsets, now)
         if not (pending or ticks or moved):
@@ -449,8 +513,33 @@ class Worker:
         except KafkaError as exc:
             _log.error("partition.reset", partition=state.number, error=str(exc))
             return "failed"
+        except Exception as exc:  # not the broker's: still, the partition is folded again
+            _log.exception("partition.reset", partition=state.number, error=repr(exc))
+            return "failed"
         self._record(state, routed, moved, now, written)
         return "ok"
+
+    async def _route(
+        self, state: PartitionState, pending: Sequence[Pending], ticks: Sequence[InputEvent]
+    ) -> RoutedBatch:
+        """Route the batch; an input whose routing raises becomes a dead letter.
+
+        The engine may have been left half-way through that input, so the
+        partition folds its journal from the start (which never holds the
+        input) and routes the batch again without it. The outcome depends
+        only on the inputs, as a recovery's does: the journal stays a
+        faithful fold.
+        """
+        refused: dict[int, str] = {}
+        routed = route_batch(state, pending, ticks)
+        while routed.failed is not None:
+            index, reason = routed.failed
+            refused[index] = reason
+            _log.error("input.failed", partition=state.number, reason=reason, input=index)
+            state.forget(Engine(self.policy))
+            await self._catch_up(state)
+            routed = route_batch(state, pending, ticks, refused)
+        return routed
 
     def _record(
         self,
@@ -470,7 +559,10 @@ class Worker:
         state.duplicates += routed.duplicates
         state.deadletters += len(routed.dead)
         if routed.made and self.on_outputs is not None:
-            self.on_outputs(routed.made)
+            try:
+                self.on_outputs(routed.made)
+            except Exception:  # the decisions are written; a failed log line must not undo that
+                _log.exception("decisions.unlogged", partition=state.number)
 
     async def _reset(self, state: PartitionState) -> None:
         """After a failed transaction: forget the uncommitted work, fold the journal again."""
