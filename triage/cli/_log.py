@@ -119,10 +119,67 @@ def _letter_dict(letter: DeadLetter) -> dict[str, str]:
 
 @click.command()
 @click.option("--json", "as_json", is_flag=True, help="One JSON object keyed by workspace.")
+@click.option(
+    "--objectives",
+    "objectives_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Evaluate this objectives file (TOML, docs/objectives.md) after the report; "
+    "with --json, print the evaluated objectives instead.",
+)
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the dashboard as one self-contained HTML file instead.",
+)
+@click.option(
+    "--week",
+    default=None,
+    help="With --html: the weekly client report of this ISO week, e.g. 2026-W47.",
+)
+@click.option("--workspace", default=None, help="With --html: the workspace (default: the first).")
 @log_option()
 @_optional_broker
-def report(as_json: bool, log_path: Path, **options: Any) -> None:
+def report(
+    as_json: bool,
+    objectives_path: Path | None,
+    html_path: Path | None,
+    week: str | None,
+    workspace: str | None,
+    log_path: Path,
+    **options: Any,
+) -> None:
     """Print staffing, tasks, handling time, waiting, quality and utilization."""
+    if objectives_path or html_path:
+        from ._serve import read_objectives
+        from ._visibility import fold_log, objectives_json, objectives_text, write_html
+
+        if options["broker"]:
+            raise TriageError("--objectives and --html read the embedded log: drop --broker")
+        if week and not html_path:
+            raise TriageError("--week needs --html")
+        objectives = read_objectives(objectives_path)
+        with (
+            Journal(log_path, create=False) as journal,
+            progress_bar("folding", journal.last()) as progress,
+        ):
+            folded = fold_log(journal, progress)
+        if html_path:
+            drawn = write_html(folded, html_path, objectives, workspace, week)
+            click.echo(f"wrote {html_path} ({drawn}{', ' + week if week else ''})", err=True)
+            return
+        from projections import evaluate_objectives
+
+        assert objectives is not None
+        evaluated = evaluate_objectives(objectives, folded.report, folded.series)
+        if as_json:
+            sys.stdout.buffer.write(objectives_json(evaluated) + b"\n")
+        else:
+            click.echo(render_text(folded.report))
+            click.echo(objectives_text(evaluated))
+        return
     if options["broker"]:
         from ..kafka import report_kafka
 

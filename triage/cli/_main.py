@@ -18,8 +18,10 @@ from events import TriageError
 
 from .._logging import configure_logging
 from ._demo import demo
+from ._export import export
 from ._kafka import publish, tail, topics, worker
 from ._log import dump, ingest, report, run, schema
+from ._serve import serve
 
 __all__ = ["cli", "main"]
 
@@ -70,7 +72,20 @@ def cli(log_level: str, log_format: str) -> None:
     configure_logging(log_level, log_format)  # type: ignore[arg-type]
 
 
-for command in (ingest, run, dump, report, demo, worker, topics, publish, tail, schema):
+for command in (
+    ingest,
+    run,
+    dump,
+    report,
+    serve,
+    export,
+    demo,
+    worker,
+    topics,
+    publish,
+    tail,
+    schema,
+):
     cli.add_command(command)
 
 

@@ -23,6 +23,7 @@ from typing import Any
 import faust
 from aiokafka.helpers import create_ssl_context
 
+from ..http import mount_worker
 from ._settings import KafkaSettings, WorkerConfig
 from ._worker import Worker
 
@@ -91,6 +92,8 @@ def make_app(config: WorkerConfig) -> faust.App:
     async def status(web: Any, request: Any) -> Any:
         return web.json(worker.status())
 
+    if web_port > 0:  # /healthz, /readyz, /metrics on Faust's own aiohttp server
+        mount_worker(app.web.web_app, worker.status)
     return app
 
 

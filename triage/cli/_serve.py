@@ -1,0 +1,131 @@
+"""``triage serve``: the HTTP API, dashboard and metrics over the embedded log, following it."""
+
+from __future__ import annotations
+
+import ipaddress
+import itertools
+import threading
+import tomllib
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from events import ConfigError, LogError
+from projections import Objectives, load_objectives
+
+from ..embedded import Journal
+from ._options import log_option
+
+if TYPE_CHECKING:
+    from ..http import LiveLog
+
+__all__ = ["follow", "read_objectives", "serve"]
+
+
+def read_objectives(path: Path | None) -> Objectives | None:
+    """The objectives file at ``path`` (TOML), or ``None``."""
+    if path is None:
+        return None
+    try:
+        return load_objectives(tomllib.loads(path.read_text(encoding="utf-8")))
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"cannot read the objectives {path}: {exc}") from None
+
+
+def follow(path: Path, live: LiveLog, stop: threading.Event, poll: float) -> None:
+    """Fold the journal at ``path`` into ``live``, then every entry processed after, until ``stop``.
+
+    Only inputs up to ``processed()`` are read: their outputs are written
+    in the same transaction, so an entry is never folded half-done.
+    """
+    from ..http import DeadLetterView
+
+    with Journal(path, create=False) as journal:
+        letters = 0
+        while not stop.is_set():
+            for entry in journal.entries(after=live.position, upto=journal.processed()):
+                live.apply(entry.pos, entry.input, entry.outputs)
+                if stop.is_set():
+                    return
+            for letter in itertools.islice(journal.dead_letters(), letters, None):
+                live.dead_letter(
+                    DeadLetterView(
+                        source=letter.source, location=letter.location, error=letter.error
+                    )
+                )
+                letters += 1
+            live.mark_ready()
+            stop.wait(poll)
+
+
+def _loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@click.command()
+@log_option()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", type=click.IntRange(1, 65535), default=8080, show_default=True)
+@click.option(
+    "--token",
+    envvar="TRIAGE_HTTP_TOKEN",
+    show_envvar=True,
+    default=None,
+    help="Bearer token required on every route but /healthz and /readyz; "
+    "needed to bind a non-loopback address.",
+)
+@click.option(
+    "--objectives",
+    "objectives_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Objectives file (TOML, docs/objectives.md) to evaluate.",
+)
+@click.option(
+    "--poll",
+    type=click.FloatRange(min=0.05),
+    default=0.5,
+    show_default=True,
+    help="Seconds between reads of the log for new entries.",
+)
+def serve(
+    log_path: Path,
+    host: str,
+    port: int,
+    token: str | None,
+    objectives_path: Path | None,
+    poll: float,
+) -> None:
+    """Serve the read-only API, the live dashboard (/) and /metrics over the log, following it.
+
+    See docs/http.md. The log is read only; `triage run` keeps writing it.
+    """
+    from aiohttp import web
+
+    from ..http import LiveLog, make_app
+
+    if not _loopback(host) and not token:
+        raise ConfigError(
+            f"refusing to serve on {host} without a token: set --token or TRIAGE_HTTP_TOKEN"
+        )
+    if not log_path.exists():
+        raise LogError(f"no log at {log_path}")
+    live = LiveLog(read_objectives(objectives_path))
+    stop = threading.Event()
+    follower = threading.Thread(
+        target=follow, args=(log_path, live, stop, poll), name="follow", daemon=True
+    )
+    follower.start()
+    app = make_app(live, log=str(log_path), token=token)
+    click.echo(f"serving http://{host}:{port}/ over {log_path}", err=True)
+    try:
+        web.run_app(app, host=host, port=port, print=None, access_log=None)
+    finally:
+        stop.set()
+        follower.join(timeout=5)
