@@ -93,7 +93,8 @@ def make_app(config: WorkerConfig) -> faust.App:
         return web.json(worker.status())
 
     if web_port > 0:  # /healthz, /readyz, /metrics on Faust's own aiohttp server
-        mount_worker(app.web.web_app, worker.status)
+        # The base `Web` type does not declare it; Faust's aiohttp driver has it.
+        mount_worker(app.web.web_app, worker.status)  # type: ignore[attr-defined]
     return app
 
 

@@ -113,7 +113,7 @@
     var categories = {};
     d.quality.forEach(function (w) { Object.keys(w.errors).forEach(function (c) { categories[c] = true; }); });
     var qualitySeries = Object.keys(categories).sort().map(function (c) {
-      return { name: c, type: "bar", stack: "errors", data: d.quality.map(function (w) { return w.errors[c] || 0; }) };
+      return { name: c, type: "bar", stack: "errors", barMaxWidth: 90, data: d.quality.map(function (w) { return w.errors[c] || 0; }) };
     });
     qualitySeries.push({ name: "pass rate", type: "line", yAxisIndex: 1, data: d.quality.map(function (w) {
       return w.reviews ? Math.round((1 - w.failed / w.reviews) * 1000) / 10 : null; }) });
