@@ -9,7 +9,7 @@
   :func:`read_journal`, :func:`dump_kafka`, :func:`report_kafka` and
   :func:`tail_assignments` for readers, :func:`create_topics`;
 - the journal's records: :class:`JournalBatch`, :func:`partition_for`,
-  :func:`topic_for`.
+  :func:`topic_for`, and the topics' AsyncAPI document (:func:`asyncapi_document`).
 
 This is the only package of Triage that imports aiokafka or Faust. Every
 public function turns the Kafka client's errors into :class:`events.LogError`.
@@ -35,6 +35,7 @@ from ._settings import (
 if TYPE_CHECKING:
     from ._admin import create_topics
     from ._app import make_app, run_worker
+    from ._asyncapi import asyncapi_document
     from ._publish import Published, Publisher, publish_lines
     from ._read import dump_kafka, read_journal, report_kafka, tail_assignments
     from ._records import JournalBatch, decode_batch, encode_batch, partition_for, topic_for
@@ -52,6 +53,7 @@ __all__ = [
     "Topics",
     "Worker",
     "WorkerConfig",
+    "asyncapi_document",
     "create_topics",
     "decode_batch",
     "dump_kafka",
@@ -78,6 +80,7 @@ _LAZY = {
     "create_topics": "_admin",
     "make_app": "_app",
     "run_worker": "_app",
+    "asyncapi_document": "_asyncapi",
     "Published": "_publish",
     "Publisher": "_publish",
     "publish_lines": "_publish",
