@@ -197,6 +197,25 @@ def report(
 
 
 @click.command()
-def schema() -> None:
-    """Print the JSON Schema of every event, generated from the code."""
-    click.echo(json.dumps(json_schema(), indent=2, sort_keys=True))
+@click.option(
+    "--format",
+    "kind",
+    type=click.Choice(["events", "openapi", "asyncapi"]),
+    default="events",
+    show_default=True,
+    help="events: the JSON Schema of every event; openapi: the HTTP API (docs/openapi.json); "
+    "asyncapi: the Kafka topics (docs/asyncapi.json).",
+)
+def schema(kind: str) -> None:
+    """Print the JSON Schema of every event (or the API's documents), generated from the code."""
+    if kind == "openapi":
+        from ..http import openapi_document
+
+        document = openapi_document()
+    elif kind == "asyncapi":
+        from ..kafka import asyncapi_document
+
+        document = asyncapi_document()
+    else:
+        document = json_schema()
+    click.echo(json.dumps(document, indent=2, sort_keys=True))

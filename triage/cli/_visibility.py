@@ -55,6 +55,7 @@ def objectives_json(evaluated: ObjectivesReport) -> bytes:
     return msgspec.json.encode(evaluated)
 
 
+_WHOLE = 100  # figures this large read best without decimals
 _MARK = {"met": "ok ", "at_risk": "!  ", "missed": "XX ", "no_data": "?  "}
 
 
@@ -69,10 +70,8 @@ def objectives_text(evaluated: ObjectivesReport) -> str:
         for r in ws.objectives:
             scope = r.kind or (f"{r.domain}/{r.language}" if r.domain else "")
             label = r.objective + (f" [{scope}]" if scope else "")
-            actual = "-" if r.actual is None else f"{r.actual:,.3f}".rstrip("0").rstrip(".")
-            previous = (
-                "" if r.previous is None else f" (prev {r.previous:,.3f})".replace(".000)", ")")
-            )
+            actual = _figure(r.actual)
+            previous = "" if r.previous is None else f" (prev {_figure(r.previous)})"
             trend = f" {r.trend}" if r.trend else ""
             lines.append(
                 f"  {_MARK[r.status]}{label:<34} {actual:>12}{previous}{trend}  "
@@ -80,6 +79,14 @@ def objectives_text(evaluated: ObjectivesReport) -> str:
             )
         lines.append("")
     return "\n".join(lines)
+
+
+def _figure(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if abs(value) >= _WHOLE:
+        return f"{value:,.0f}"
+    return f"{value:,.3f}".rstrip("0").rstrip(".")
 
 
 def write_html(
