@@ -216,3 +216,32 @@ def test_the_live_api_conforms_to_its_openapi_document(served: Served, tmp_path:
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stdout[-6000:] + result.stderr[-2000:]
+
+
+def test_the_follower_outlives_a_failed_read(demo_log: Path, monkeypatch: Any) -> None:
+    import threading
+
+    from triage.cli import _serve
+    from triage.embedded import Journal
+
+    class Flaky(Journal):
+        failures = 1
+
+        def entries(self, *args: Any, **kwargs: Any) -> Any:
+            if Flaky.failures:
+                Flaky.failures -= 1
+                raise OSError("disk I/O error")
+            return super().entries(*args, **kwargs)
+
+    monkeypatch.setattr(_serve, "Journal", Flaky)
+    live, stop = LiveLog(), threading.Event()
+    follower = threading.Thread(target=_serve.follow, args=(demo_log, live, stop, 0.05))
+    follower.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not live.ready and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert live.ready and live.position > 0 and Flaky.failures == 0
+    finally:
+        stop.set()
+        follower.join(timeout=10)

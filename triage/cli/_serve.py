@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
+import structlog
 
 from events import ConfigError, LogError
 from projections import Objectives, load_objectives
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
     from ..http import LiveLog
 
 __all__ = ["follow", "read_objectives", "serve"]
+
+_log = structlog.get_logger("triage.serve")
 
 
 def read_objectives(path: Path | None) -> Objectives | None:
@@ -37,25 +40,33 @@ def follow(path: Path, live: LiveLog, stop: threading.Event, poll: float) -> Non
     """Fold the journal at ``path`` into ``live``, then every entry processed after, until ``stop``.
 
     Only inputs up to ``processed()`` are read: their outputs are written
-    in the same transaction, so an entry is never folded half-done.
+    in the same transaction, so an entry is never folded half-done. A read
+    that fails (the file locked or replaced) is logged and retried at the
+    next poll, from where the fold stopped; the server stays up.
     """
     from ..http import DeadLetterView
 
     with Journal(path, create=False) as journal:
         letters = 0
         while not stop.is_set():
-            for entry in journal.entries(after=live.position, upto=journal.processed()):
-                live.apply(entry.pos, entry.input, entry.outputs)
-                if stop.is_set():
-                    return
-            for letter in itertools.islice(journal.dead_letters(), letters, None):
-                live.dead_letter(
-                    DeadLetterView(
-                        source=letter.source, location=letter.location, error=letter.error
+            try:
+                for entry in journal.entries(after=live.position, upto=journal.processed()):
+                    live.apply(entry.pos, entry.input, entry.outputs)
+                    if stop.is_set():
+                        return
+                for letter in itertools.islice(journal.dead_letters(), letters, None):
+                    live.dead_letter(
+                        DeadLetterView(
+                            source=letter.source, location=letter.location, error=letter.error
+                        )
                     )
-                )
-                letters += 1
-            live.mark_ready()
+                    letters += 1
+            except Exception as exc:  # the follower must outlive a bad read: retry next poll
+                _log.warning("serve.read_failed", log=str(path), error=str(exc))
+            else:
+                if not live.ready:
+                    _log.info("serve.ready", log=str(path), position=live.position)
+                live.mark_ready()
             stop.wait(poll)
 
 
