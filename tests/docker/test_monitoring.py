@@ -69,6 +69,16 @@ def test_prometheus_scrapes_every_worker_where_compose_publishes_it() -> None:
     assert jobs["triage"]["static_configs"][0]["targets"] == ["127.0.0.1:8080"]  # serve's default
 
 
+def test_serve_follows_kafka_on_the_hosts_loopback() -> None:
+    serve = service("serve")
+    assert serve["network_mode"] == "host"
+    assert serve["command"][0] == "serve" and "--host" not in serve["command"]  # 127.0.0.1
+    objectives = serve["command"][serve["command"].index("--objectives") + 1]
+    assert objectives == "/app/examples/objectives.toml"
+    assert (ROOT / "examples" / "objectives.toml").exists()
+    assert "/readyz" in " ".join(serve["healthcheck"]["test"])
+
+
 def test_grafana_provisions_the_datasource_and_the_dashboard() -> None:
     mounted = host_mounts("grafana")
     assert mounted["/etc/grafana/provisioning"] == PROVISIONING

@@ -90,6 +90,7 @@ def start_serve(log: Path, *args: str) -> Served:
     port = free_port()
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     env.pop("TRIAGE_HTTP_TOKEN", None)
+    env.pop("TRIAGE_BROKER", None)  # the embedded log, whatever the shell has
     process = subprocess.Popen(
         [sys.executable, "-m", "triage.cli", "serve", "--log", str(log), "--port", str(port),
          "--poll", "0.1", *args],

@@ -7,7 +7,7 @@ import itertools
 import threading
 import tomllib
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 import structlog
@@ -16,10 +16,23 @@ from events import ConfigError, LogError
 from projections import Objectives, load_objectives
 
 from ..embedded import Journal
-from ._options import log_option
+from ..kafka import CONNECTION
+from ._options import client_settings, log_option, settings_options
 
 if TYPE_CHECKING:
     from ..http import LiveLog
+    from ..kafka import KafkaSettings
+
+#: With --broker, serve follows the journal on Kafka instead of the embedded log.
+_optional_broker = settings_options(
+    CONNECTION,
+    lenient=True,
+    help_of={
+        "broker": "kafka://HOST:PORT[,HOST:PORT...]: follow the journal on Kafka. "
+        "Without it, the embedded log (--log) is followed."
+    },
+)
+_RETRY_SECONDS = 5.0
 
 __all__ = ["follow", "read_objectives", "serve"]
 
@@ -70,6 +83,43 @@ def follow(path: Path, live: LiveLog, stop: threading.Event, poll: float) -> Non
             stop.wait(poll)
 
 
+class _KafkaSink:
+    """Feeds a :class:`LiveLog` from the Kafka journal; positions count the entries."""
+
+    def __init__(self, live: LiveLog) -> None:
+        self.live = live
+
+    def entry(self, raw: bytes, outputs: list[bytes]) -> None:
+        self.live.apply(self.live.position + 1, raw, outputs)
+
+    def dead_letter(self, source: str, location: str, error: str) -> None:
+        from ..http import DeadLetterView
+
+        self.live.dead_letter(DeadLetterView(source=source, location=location, error=error))
+
+    def caught_up(self) -> None:
+        _log.info("serve.ready", position=self.live.position)
+        self.live.mark_ready()
+
+
+def follow_kafka(settings: KafkaSettings, live: LiveLog, stop: threading.Event) -> None:
+    """Follow the journal on Kafka into ``live`` until ``stop``; a lost broker is retried.
+
+    A retry starts the fold again from nothing and reads the journal from
+    its start, so nothing is counted twice; /readyz says 503 until it has
+    caught up again.
+    """
+    from ..kafka import follow_journal
+
+    while not stop.is_set():
+        try:
+            follow_journal(settings, _KafkaSink(live), stop)
+        except Exception as exc:  # the follower must outlive a lost broker: retry
+            _log.warning("serve.read_failed", broker=settings.bootstrap, error=str(exc))
+            live.reset()
+            stop.wait(_RETRY_SECONDS)
+
+
 def _loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -105,6 +155,7 @@ def _loopback(host: str) -> bool:
     show_default=True,
     help="Seconds between reads of the log for new entries.",
 )
+@_optional_broker
 def serve(
     log_path: Path,
     host: str,
@@ -112,10 +163,12 @@ def serve(
     token: str | None,
     objectives_path: Path | None,
     poll: float,
+    **options: Any,
 ) -> None:
     """Serve the read-only API, the live dashboard (/) and /metrics over the log, following it.
 
-    See docs/http.md. The log is read only; `triage run` keeps writing it.
+    See docs/http.md. The log is read only; `triage run` (or the Kafka
+    workers, with --broker) keep writing it.
     """
     from aiohttp import web
 
@@ -125,16 +178,24 @@ def serve(
         raise ConfigError(
             f"refusing to serve on {host} without a token: set --token or TRIAGE_HTTP_TOKEN"
         )
-    if not log_path.exists():
-        raise LogError(f"no log at {log_path}")
     live = LiveLog(read_objectives(objectives_path))
     stop = threading.Event()
-    follower = threading.Thread(
-        target=follow, args=(log_path, live, stop, poll), name="follow", daemon=True
-    )
+    if options["broker"]:
+        settings = client_settings(options, lenient=True)
+        source = f"kafka://{settings.bootstrap} ({settings.topics.journal})"
+        follower = threading.Thread(
+            target=follow_kafka, args=(settings, live, stop), name="follow", daemon=True
+        )
+    else:
+        if not log_path.exists():
+            raise LogError(f"no log at {log_path}")
+        source = str(log_path)
+        follower = threading.Thread(
+            target=follow, args=(log_path, live, stop, poll), name="follow", daemon=True
+        )
     follower.start()
-    app = make_app(live, log=str(log_path), token=token)
-    click.echo(f"serving http://{host}:{port}/ over {log_path}", err=True)
+    app = make_app(live, log=source, token=token)
+    click.echo(f"serving http://{host}:{port}/ over {source}", err=True)
     try:
         web.run_app(app, host=host, port=port, print=None, access_log=None)
     finally:

@@ -76,6 +76,17 @@ class LiveLog:
             self._letters.append(letter)
             self._report = self._objectives = None
 
+    def reset(self) -> None:
+        """Start the fold again from nothing (a follower that must re-read its journal)."""
+        with self._lock:
+            self._projections = Projections()
+            self._views = Views()
+            self._series = Series()
+            self._letters = []
+            self._position = 0
+            self._ready = False
+            self._report = self._objectives = None
+
     def mark_ready(self) -> None:
         """The follower has caught up with the journal once and keeps following."""
         self._ready = True
