@@ -121,7 +121,7 @@
       legend: {},
       xAxis: Object.assign({ type: "category", data: weeks }, axis),
       yAxis: [Object.assign({ type: "value", name: "errors" }, axis),
-              Object.assign({ type: "value", name: "pass %", min: 50, max: 100 }, axis, { splitLine: { show: false } })],
+              Object.assign({ type: "value", name: "pass %", min: function (v) { return Math.max(0, Math.floor(v.min / 10) * 10 - 10); }, max: 100 }, axis, { splitLine: { show: false } })],
       series: qualitySeries
     });
     text(el("load-hint"), "assigned hours over weekly hours, ISO week " + (d.utilization_week || "–") + ", " + d.load.length + " experts");
