@@ -5,12 +5,12 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-kafka bench-failover soak clean
+.PHONY: demo test lint bench bench-kafka bench-failover soak tools docs vendor clean
 
 demo: $(STAMP)
 	$(BIN)/triage demo
 
-test: $(STAMP) lint
+test: $(STAMP) tools lint
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
@@ -37,5 +37,36 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev,kafka]'
 	touch $(STAMP)
 
+# The tools the tests drive, each the owner of a format: promtool and Prometheus
+# (Debian's prometheus), headless Chromium, and Node with the AsyncAPI parser
+# (tools/node). apt-get runs only for a tool that is missing, as root or
+# through sudo; in CI (CI=true) a test whose tool is missing fails.
+APT := $(if $(filter 0,$(shell id -u)),,sudo) apt-get
+NODE_TOOLS := tools/node/node_modules/.installed
+
+tools: $(NODE_TOOLS)
+	@missing=""; \
+	command -v promtool >/dev/null && command -v prometheus >/dev/null || missing="$$missing prometheus"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v npm >/dev/null || missing="$$missing npm"; \
+	if [ -n "$$missing" ]; then $(APT) update && $(APT) install -y $$missing; fi
+
+$(NODE_TOOLS): tools/node/package.json tools/node/package-lock.json
+	command -v npm >/dev/null || { $(APT) update && $(APT) install -y npm; }
+	cd tools/node && npm ci --no-audit --no-fund
+	touch $(NODE_TOOLS)
+
+# The generated documents, from the code (tests check they are current).
+docs: $(STAMP)
+	$(BIN)/triage schema > docs/schema/events.v1.json
+	$(BIN)/triage schema --format openapi > docs/openapi.json
+	$(BIN)/triage schema --format asyncapi > docs/asyncapi.json
+
+# Apache ECharts for the dashboard, from the npm package pinned in tools/node.
+vendor: $(NODE_TOOLS)
+	cp tools/node/node_modules/echarts/dist/echarts.min.js triage/http/_static/vendor/
+	cp tools/node/node_modules/echarts/LICENSE triage/http/_static/vendor/LICENSE-echarts
+	cp tools/node/node_modules/echarts/NOTICE triage/http/_static/vendor/NOTICE-echarts
+
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache triage-demo.db*
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache triage-demo.db* tools/node/node_modules

@@ -130,10 +130,45 @@ def _letter_dict(letter: DeadLetter) -> dict[str, str]:
     help="The projections as they stood at TIME (RFC 3339 with an offset): the journal "
     "up to the first input after it, as `triage replay --until TIME` stops.",
 )
+@click.option(
+    "--objectives",
+    "objectives_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Evaluate this objectives file (TOML, docs/objectives.md) after the report; "
+    "with --json, print the evaluated objectives instead.",
+)
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the dashboard as one self-contained HTML file instead.",
+)
+@click.option(
+    "--week",
+    default=None,
+    help="With --html: the weekly client report of this ISO week, e.g. 2026-W47.",
+)
+@click.option("--workspace", default=None, help="With --html: the workspace (default: the first).")
 @log_option()
 @_optional_broker
-def report(as_json: bool, at_text: str | None, log_path: Path, **options: Any) -> None:
+def report(
+    as_json: bool,
+    at_text: str | None,
+    objectives_path: Path | None,
+    html_path: Path | None,
+    week: str | None,
+    workspace: str | None,
+    log_path: Path,
+    **options: Any,
+) -> None:
     """Print staffing, tasks, handling time, waiting, quality and utilization."""
+    if objectives_path or html_path:
+        if at_text is not None:
+            raise TriageError("--at goes with the report itself, not --objectives or --html")
+        _visibility_report(as_json, objectives_path, html_path, week, workspace, log_path, options)
+        return
     if at_text is not None:
         built = _report_at(parse_moment(at_text), log_path, options)
     elif options["broker"]:
@@ -150,6 +185,44 @@ def report(as_json: bool, at_text: str | None, log_path: Path, **options: Any) -
         sys.stdout.buffer.write(report_json(built) + b"\n")
     else:
         click.echo(render_text(built))
+
+
+def _visibility_report(
+    as_json: bool,
+    objectives_path: Path | None,
+    html_path: Path | None,
+    week: str | None,
+    workspace: str | None,
+    log_path: Path,
+    options: dict[str, Any],
+) -> None:
+    """``report --objectives`` and ``report --html``: the projections with their series."""
+    from ._serve import read_objectives
+    from ._visibility import fold_log, objectives_json, objectives_text, write_html
+
+    if options["broker"]:
+        raise TriageError("--objectives and --html read the embedded log: drop --broker")
+    if week and not html_path:
+        raise TriageError("--week needs --html")
+    objectives = read_objectives(objectives_path)
+    with (
+        Journal(log_path, create=False) as journal,
+        progress_bar("folding", journal.last()) as progress,
+    ):
+        folded = fold_log(journal, progress)
+    if html_path:
+        drawn = write_html(folded, html_path, objectives, workspace, week)
+        click.echo(f"wrote {html_path} ({drawn}{', ' + week if week else ''})", err=True)
+        return
+    from projections import evaluate_objectives
+
+    assert objectives is not None
+    evaluated = evaluate_objectives(objectives, folded.report, folded.series)
+    if as_json:
+        sys.stdout.buffer.write(objectives_json(evaluated) + b"\n")
+    else:
+        click.echo(render_text(folded.report))
+        click.echo(objectives_text(evaluated))
 
 
 def _report_at(moment: datetime, log_path: Path, options: dict[str, Any]) -> Report:
@@ -169,6 +242,25 @@ def _report_at(moment: datetime, log_path: Path, options: dict[str, Any]) -> Rep
 
 
 @click.command()
-def schema() -> None:
-    """Print the JSON Schema of every event, generated from the code."""
-    click.echo(json.dumps(json_schema(), indent=2, sort_keys=True))
+@click.option(
+    "--format",
+    "kind",
+    type=click.Choice(["events", "openapi", "asyncapi"]),
+    default="events",
+    show_default=True,
+    help="events: the JSON Schema of every event; openapi: the HTTP API (docs/openapi.json); "
+    "asyncapi: the Kafka topics (docs/asyncapi.json).",
+)
+def schema(kind: str) -> None:
+    """Print the JSON Schema of every event (or the API's documents), generated from the code."""
+    if kind == "openapi":
+        from ..http import openapi_document
+
+        document = openapi_document()
+    elif kind == "asyncapi":
+        from ..kafka import asyncapi_document
+
+        document = asyncapi_document()
+    else:
+        document = json_schema()
+    click.echo(json.dumps(document, indent=2, sort_keys=True))

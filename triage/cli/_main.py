@@ -18,9 +18,11 @@ from events import TriageError
 
 from .._logging import configure_logging
 from ._demo import demo
+from ._export import export
 from ._kafka import publish, tail, topics, worker
 from ._log import dump, ingest, report, run, schema
 from ._ops import replay_command, whatif
+from ._serve import serve
 
 __all__ = ["cli", "main"]
 
@@ -78,6 +80,8 @@ for command in (
     report,
     replay_command,
     whatif,
+    serve,
+    export,
     demo,
     worker,
     topics,

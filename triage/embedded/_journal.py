@@ -228,11 +228,16 @@ class Journal:
         rows = self._db.execute("SELECT pos, body FROM policies ORDER BY pos").fetchall()
         return [(pos, bytes(body)) for pos, body in rows]
 
-    def entries(self, batch: int = 10_000) -> Iterator[Entry]:
-        """The journal in processing order: each input with the outputs it caused."""
-        after = 0
+    def entries(
+        self, batch: int = 10_000, *, after: int = 0, upto: int | None = None
+    ) -> Iterator[Entry]:
+        """The journal in processing order: each input with the outputs it caused.
+
+        ``after`` and ``upto`` bound the positions (a follower reads from
+        where it stopped up to ``processed()``, whose outputs are all written).
+        """
         while True:
-            inputs = self.inputs(after, limit=batch)
+            inputs = self.inputs(after, upto, limit=batch)
             if not inputs:
                 return
             last = inputs[-1][0]

@@ -6,10 +6,10 @@
 - the worker: :class:`Worker` (plain asyncio over aiokafka), hosted by a
   Faust app (:func:`make_app`, :func:`run_worker`);
 - clients: :class:`Publisher` and :func:`publish_lines` for producers,
-  :func:`read_journal`, :func:`dump_kafka`, :func:`report_kafka` and
-  :func:`tail_assignments` for readers, :func:`create_topics`;
+  :func:`read_journal`, :func:`follow_journal`, :func:`dump_kafka`,
+  :func:`report_kafka` and :func:`tail_assignments` for readers, :func:`create_topics`;
 - the journal's records: :class:`JournalBatch`, :func:`partition_for`,
-  :func:`topic_for`.
+  :func:`topic_for`, and the topics' AsyncAPI document (:func:`asyncapi_document`).
 
 This is the only package of Triage that imports aiokafka or Faust. Every
 public function turns the Kafka client's errors into :class:`events.LogError`.
@@ -35,8 +35,16 @@ from ._settings import (
 if TYPE_CHECKING:
     from ._admin import create_topics
     from ._app import make_app, run_worker
+    from ._asyncapi import asyncapi_document
     from ._publish import Published, Publisher, publish_lines
-    from ._read import dump_kafka, read_journal, report_kafka, tail_assignments
+    from ._read import (
+        JournalSink,
+        dump_kafka,
+        follow_journal,
+        read_journal,
+        report_kafka,
+        tail_assignments,
+    )
     from ._records import JournalBatch, decode_batch, encode_batch, partition_for, topic_for
     from ._worker import Worker
 
@@ -44,6 +52,7 @@ __all__ = [
     "CONNECTION",
     "WORKER",
     "JournalBatch",
+    "JournalSink",
     "KafkaSettings",
     "Published",
     "Publisher",
@@ -52,10 +61,12 @@ __all__ = [
     "Topics",
     "Worker",
     "WorkerConfig",
+    "asyncapi_document",
     "create_topics",
     "decode_batch",
     "dump_kafka",
     "encode_batch",
+    "follow_journal",
     "kafka_settings",
     "make_app",
     "parse_broker",
@@ -78,10 +89,13 @@ _LAZY = {
     "create_topics": "_admin",
     "make_app": "_app",
     "run_worker": "_app",
+    "asyncapi_document": "_asyncapi",
     "Published": "_publish",
     "Publisher": "_publish",
     "publish_lines": "_publish",
     "dump_kafka": "_read",
+    "follow_journal": "_read",
+    "JournalSink": "_read",
     "read_journal": "_read",
     "report_kafka": "_read",
     "tail_assignments": "_read",

@@ -36,6 +36,7 @@ from faust.app.base import BootStrategy
 
 from events import LogError
 
+from ..http import mount_worker
 from ._settings import KafkaSettings, WorkerConfig
 from ._worker import Worker
 
@@ -140,6 +141,9 @@ def make_app(config: WorkerConfig) -> faust.App:
     async def status(web: Any, request: Any) -> Any:
         return web.json(worker.status())
 
+    if web_port > 0:  # /healthz, /readyz, /metrics on Faust's own aiohttp server
+        # The base `Web` type does not declare it; Faust's aiohttp driver has it.
+        mount_worker(app.web.web_app, worker.status)  # type: ignore[attr-defined]
     return app
 
 

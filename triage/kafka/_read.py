@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import threading
 from collections.abc import AsyncGenerator, Iterator
-from typing import Any, BinaryIO
+from typing import Any, BinaryIO, Protocol
 
 import msgspec
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -26,7 +27,14 @@ from ._settings import KafkaSettings
 #: transaction markers and aborted records yield nothing, so the end is not reached.
 _EMPTY_POLLS = 3
 
-__all__ = ["dump_kafka", "read_journal", "report_kafka", "tail_assignments"]
+__all__ = [
+    "JournalSink",
+    "dump_kafka",
+    "follow_journal",
+    "read_journal",
+    "report_kafka",
+    "tail_assignments",
+]
 
 
 async def _read_to_end(
@@ -147,3 +155,74 @@ def tail_assignments(
 
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(run())
+
+
+class JournalSink(Protocol):
+    """What :func:`follow_journal` feeds: entries, dead letters, and the first catch-up."""
+
+    def entry(self, raw: bytes, outputs: list[bytes]) -> None:
+        """One accepted input (canonical JSON) and the outputs it caused."""
+
+    def dead_letter(self, source: str, location: str, error: str) -> None:
+        """One record of an input topic that never became an event."""
+
+    def caught_up(self) -> None:
+        """Everything committed when following began has been fed."""
+
+
+@kafka_errors
+def follow_journal(settings: KafkaSettings, sink: JournalSink, stop: threading.Event) -> None:
+    """Feed ``sink`` every committed journal entry and dead letter, then those to come.
+
+    Partitions are read side by side: each is one ordered log, and a
+    workspace lives in one partition, so the folds see each workspace in
+    order. Stops within half a second of ``stop``.
+    """
+    asyncio.run(_follow(settings, sink, stop))
+
+
+async def _follow(settings: KafkaSettings, sink: JournalSink, stop: threading.Event) -> None:
+    topics = settings.topics
+    consumer = AIOKafkaConsumer(
+        client_id=f"{settings.client_id}-serve",
+        isolation_level="read_committed",
+        enable_auto_commit=False,
+        **settings.client_options(),
+    )
+    await start_or_close(consumer)
+    try:
+        tps = [
+            TopicPartition(topic, number)
+            for topic in (topics.journal, topics.deadletter)
+            for number in sorted(await partitions_of(settings, topic))
+        ]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        ends = await consumer.end_offsets(tps)
+        idle, ready = 0, False
+        while not stop.is_set():
+            batch = await consumer.getmany(timeout_ms=500, max_records=5_000)
+            for tp in sorted(batch, key=lambda t: (t.topic, t.partition)):
+                for record in batch[tp]:
+                    if tp.topic == topics.journal:
+                        for raw, outputs in decode_batch(record.value).entries:
+                            sink.entry(bytes(raw), [bytes(output) for output in outputs])
+                    else:
+                        headers = {k: v.decode() for k, v in record.headers or ()}
+                        sink.dead_letter(
+                            headers.get("triage.source.topic", ""),
+                            f"partition {headers.get('triage.source.partition', '?')} "
+                            f"offset {headers.get('triage.source.offset', '?')}",
+                            headers.get("triage.error", ""),
+                        )
+            if not ready:
+                # Transaction markers yield no records: an idle run also means the end.
+                idle = 0 if batch else idle + 1
+                positions = [await consumer.position(tp) for tp in tps]
+                if idle >= _EMPTY_POLLS or all(
+                    p >= ends[tp] for p, tp in zip(positions, tps, strict=True)
+                ):
+                    ready = True
+                    sink.caught_up()
+    finally:
+        await consumer.stop()
