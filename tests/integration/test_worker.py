@@ -121,7 +121,7 @@ def check_journal(cluster: Cluster, events: list[InputEvent], *, published_first
         referees: dict[str, Referee] = {}
         current: InputEvent | None = None
         outputs: list[Any] = []
-        end = b'{"type":"clock.tick","id":"end","at":"2100-01-01T00:00:00Z","workspace":"-"}'
+        end = b'{"type":"clock.tick","id":"end","at":"2099-12-31T00:00:00Z","workspace":"-"}'
         for line in [*got, end]:
             event = decode_event(line)
             if hasattr(event, "cause"):
