@@ -17,7 +17,7 @@ from events import MINUTE, TaskAssigned, from_micros
 
 from ._gaps import check_routable
 from ._policy import Policy
-from ._scoring import choose, personal, reasons, score
+from ._scoring import admitted, choose, personal, reasons, record_of, score, v1_1_reasons
 from ._state import ClassQueue, Expert, Task, Workspace
 from ._step import Step
 
@@ -39,7 +39,7 @@ def dispatch(step: Step, policy: Policy) -> None:
     ws = step.ws
     heap = [(task.rank, task.task, "") for task in step.tasks if task.queued]
     for expert in step.experts.values():
-        _offer(ws, expert, heap)
+        _offer(ws, expert, heap, policy)
     heapq.heapify(heap)
     while heap:
         _, task_id, expert_id = heapq.heappop(heap)
@@ -54,7 +54,7 @@ def dispatch(step: Step, policy: Policy) -> None:
                 check_routable(step, task)
         if expert_id:
             # Whether or not it got this task, the expert may take another.
-            _offer(ws, ws.experts[expert_id], heap)
+            _offer(ws, ws.experts[expert_id], heap, policy)
 
 
 class _Cursor:
@@ -140,7 +140,7 @@ def _dispatch_many(step: Step, policy: Policy) -> None:
             serial += 1
 
 
-def _offer(ws: Workspace, expert: Expert, heap: list[tuple[int, str, str]]) -> None:
+def _offer(ws: Workspace, expert: Expert, heap: list[tuple[int, str, str]], policy: Policy) -> None:
     """Put the first queued task this expert can take on the heap."""
     if not expert.idle:
         return
@@ -154,14 +154,22 @@ def _offer(ws: Workspace, expert: Expert, heap: list[tuple[int, str, str]]) -> N
             head = queue.head
             if head is None or queue.shortest > room or (best is not None and head > best):
                 continue
-            if head.minutes <= room and personal(ws, expert, head):
+            if (
+                head.minutes <= room
+                and personal(ws, expert, head)
+                and (not head.extra or admitted(expert, head, policy))
+            ):
                 best = head
                 continue
             # Rare: the head is too long or barred for this expert; look further.
             for task in queue.tasks.islice(1):
                 if best is not None and task > best:
                     break
-                if task.minutes <= room and personal(ws, expert, task):
+                if (
+                    task.minutes <= room
+                    and personal(ws, expert, task)
+                    and (not task.extra or admitted(expert, task, policy))
+                ):
                     best = task
                     break
     if best is not None:
@@ -174,6 +182,8 @@ def _assign(step: Step, task: Task, expert: Expert, eligible: int, policy: Polic
     now = ws.clock
     chosen = score(ws, expert, task, policy)
     why = reasons(ws, expert, task, chosen, eligible)
+    if task.reached or task.extra:
+        why = (why[0], *v1_1_reasons(expert, task, policy), *why[1:])
     until = now + policy.lease_minutes(task.minutes) * MINUTE
     task.attempts += 1
     if task.open is None:
@@ -195,6 +205,17 @@ def _assign(step: Step, task: Task, expert: Expert, eligible: int, policy: Polic
     expert.last_assigned = now
     ws.refresh_idle(expert)
     ws.lease(until, task.task, expert.expert)
+    if task.gate is None:
+        step.emit(
+            TaskAssigned,
+            task=task.task,
+            expert=expert.expert,
+            attempt=task.attempts,
+            lease_until=from_micros(until),
+            score=round(chosen.total, 4),
+            reasons=why,
+        )
+        return
     step.emit(
         TaskAssigned,
         task=task.task,
@@ -203,4 +224,5 @@ def _assign(step: Step, task: Task, expert: Expert, eligible: int, policy: Polic
         lease_until=from_micros(until),
         score=round(chosen.total, 4),
         reasons=why,
+        record=record_of(expert, task.domain, policy),
     )

@@ -8,7 +8,10 @@ or from a simulation. Each step runs in three phases:
 
 1. the workspace clock moves to the event's ``at`` (never backwards), which
    ends the leases that ran out and, at a new ISO week, renews capacity;
-2. the event's own handler changes the state, or refuses the event;
+2. the event's own handler changes the state, or refuses the event; then
+   every requirement step (v1.1) that falls due at this moment is reached
+   (``_ladder``), for every task the event left neither completed nor
+   cancelled;
 3. dispatch serves the queue: every task that some available expert with
    room can take is assigned, by priority, then age, then id, to the expert
    the policy scores best (ties by expert id).
@@ -39,6 +42,7 @@ from events import (
     TaskCompleted,
     TaskCreated,
     TaskDeclined,
+    TaskExtended,
     TaskRequeued,
     TaskReviewed,
     TaskSubmitted,
@@ -50,6 +54,7 @@ from events import (
 
 from ._dispatch import dispatch
 from ._gaps import recheck
+from ._ladder import allow_list, escalate, ladder_of, schedule
 from ._policy import DEFAULT_POLICY, Policy
 from ._state import CANCELLED, COMPLETED, Expert, Record, Task, Workspace
 from ._step import Step, output_id
@@ -102,11 +107,13 @@ class Engine:
         ws = self.workspaces.get(event.workspace)
         if ws is None:
             ws = self.workspaces[event.workspace] = Workspace(event.workspace)
-        step = Step(ws, event)
+        step = Step(ws, event, self.policy)
         try:
             self._advance(step, to_micros(event.at))
             handler = _HANDLERS[type(event)]
             handler(self, step, event)
+            if ws.escalations and ws.escalations[0][0] <= ws.clock:
+                escalate(step)
             if step.tasks or step.experts:
                 dispatch(step, self.policy)
         except Exception as error:  # the second line of defence: see the docstring
@@ -227,9 +234,26 @@ class Engine:
             requirement=ws.intern((skill, fluency, education)),
             exclude=frozenset(event.exclude) if event.exclude else None,
             parent=event.parent,
+            max_judgements=event.max_judgements or event.judgements,
         )
+        if event.quality is not None or event.experts or event.steps or event.agreement is not None:
+            self._v1_1(ws, event, created, task)
         ws.enqueue(task)
         step.tasks.append(task)
+
+    def _v1_1(self, ws: Workspace, event: TaskCreated, created: int, task: Task) -> None:
+        """The optional v1.1 fields: gate, allow-list, steps and adaptive overlap."""
+        task.gate = event.quality
+        task.allowed, task.names = allow_list(event.experts or ())
+        task.extra = task.gate is not None or task.allowed is not None
+        if task.gate is not None:
+            ws.gated += 1
+        if event.steps:
+            task.ladder = ladder_of(ws, event, created, task)
+            schedule(ws, task)
+        if event.agreement is not None:
+            task.agreement = event.agreement
+            task.answers = []
 
     def _on_cancelled(self, step: Step, event: TaskCancelled) -> None:
         task = self._open_task(step, event.task)
@@ -240,6 +264,8 @@ class Engine:
         task.state = CANCELLED
         step.ws.dequeue(task)
         task.tried = None
+        if task.gate is not None:
+            step.ws.gated -= 1
 
     def _on_declined(self, step: Step, event: TaskDeclined) -> None:
         held = self._held(step, event.task, event.expert)
@@ -255,11 +281,40 @@ class Engine:
         if task.submitters is None:
             task.submitters = []
         task.submitters.append(expert.expert)
-        if len(task.submitters) >= task.judgements:
-            task.state = COMPLETED
-            task.tried = None
-            step.ws.dequeue(task)
-            step.emit(TaskCompleted, task=task.task)
+        if task.answers is not None:
+            task.answers.append(event.answer)
+        if len(task.submitters) < task.judgements:
+            return
+        if task.answers is not None and task.judgements < task.max_judgements:
+            largest, share = _agreement(task.answers)
+            assert task.agreement is not None
+            if share < task.agreement:
+                self._extend(step, task, largest, share)
+                return
+        task.state = COMPLETED
+        task.tried = None
+        step.ws.dequeue(task)
+        if task.gate is not None:
+            step.ws.gated -= 1
+        step.emit(TaskCompleted, task=task.task)
+
+    def _extend(self, step: Step, task: Task, largest: int, share: float) -> None:
+        """Adaptive overlap: the answers disagree, so ask one more expert."""
+        assert task.answers is not None and task.agreement is not None
+        task.judgements += 1
+        step.emit(
+            TaskExtended,
+            task=task.task,
+            judgements=task.judgements,
+            agreement=share,
+            reason=(
+                f"{largest} of {len(task.answers)} answers agree "
+                f"({share:.3f} < {task.agreement:g}): one more judgement, "
+                f"{task.judgements} of at most {task.max_judgements}"
+            ),
+        )
+        step.ws.enqueue(task)
+        step.tasks.append(task)
 
     def _on_reviewed(self, step: Step, event: TaskReviewed) -> None:
         ws = step.ws
@@ -282,6 +337,9 @@ class Engine:
         record.reviews += 1
         record.total += event.score
         record.passed += event.passed
+        if ws.gated and expert.idle:
+            # A better record may open a gated task to this expert at this moment.
+            step.experts[expert.expert] = expert
 
     def _on_tick(self, step: Step, event: ClockTick) -> None:
         """The clock already moved in phase 1; a tick carries nothing more."""
@@ -354,6 +412,20 @@ class Engine:
         if reason != "cancelled" and task.taken() < task.judgements:
             step.ws.enqueue(task)
             step.tasks.append(task)
+
+
+def _agreement(answers: list[str | None]) -> tuple[int, float]:
+    """The largest group of equal answers, and its share of all submissions.
+
+    A submission without an answer counts among the submissions but is in
+    no group; the share is an IEEE-754 double division, as the contract says.
+    """
+    groups: dict[str, int] = {}
+    for answer in answers:
+        if answer is not None:
+            groups[answer] = groups.get(answer, 0) + 1
+    largest = max(groups.values(), default=0)
+    return largest, largest / len(answers)
 
 
 _Handler = Callable[[Engine, Step, Any], None]

@@ -10,6 +10,7 @@ decision, so it names every part of the score.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Final
 
 from events import CEFR_LEVELS, EDUCATION_LEVELS, HOUR
@@ -17,7 +18,17 @@ from events import CEFR_LEVELS, EDUCATION_LEVELS, HOUR
 from ._policy import Policy, Score
 from ._state import Expert, Task, Workspace
 
-__all__ = ["CEFR_NAMES", "EDUCATION_NAMES", "choose", "personal", "reasons", "score"]
+__all__ = [
+    "CEFR_NAMES",
+    "EDUCATION_NAMES",
+    "admitted",
+    "choose",
+    "personal",
+    "reasons",
+    "record_of",
+    "score",
+    "v1_1_reasons",
+]
 
 #: CEFR rank -> level name, and education rank -> level name, for reasons.
 CEFR_NAMES: Final = {rank: name for name, rank in CEFR_LEVELS.items()}
@@ -39,10 +50,14 @@ def choose(ws: Workspace, task: Task, policy: Policy) -> tuple[Expert | None, in
     domain, language = task.domain, task.language
     skill, fluency, education, minutes = task.skill, task.fluency, task.education, task.minutes
     barred = task.tried is not None or task.exclude is not None or task.parent is not None
+    extra = task.extra
+    idle: Iterable[str] = pool.idle
+    if extra and task.allowed is not None and len(task.allowed) < len(pool.idle):
+        idle = [name for name in task.allowed if name in pool.idle]
     best: Expert | None = None
     best_total = -1.0
     eligible = 0
-    for expert_id in pool.idle:
+    for expert_id in idle:
         expert = experts[expert_id]
         if (
             expert.domains.get(domain, 0) < skill
@@ -50,6 +65,7 @@ def choose(ws: Workspace, task: Task, policy: Policy) -> tuple[Expert | None, in
             or expert.education < education
             or (expert.used if expert.week == week else 0) + minutes > expert.capacity
             or (barred and not personal(ws, expert, task))
+            or (extra and not admitted(expert, task, policy))
         ):
             continue
         eligible += 1
@@ -78,6 +94,21 @@ def personal(ws: Workspace, expert: Expert, task: Task) -> bool:
         ):
             return False
     return True
+
+
+def record_of(expert: Expert, domain: str, policy: Policy) -> float:
+    """The expert's quality record in the domain: the prior until they are reviewed."""
+    record = expert.records.get(domain) if expert.records else None
+    if record is None:
+        return policy.quality_prior
+    return policy.quality_of(record.reviews, record.total)
+
+
+def admitted(expert: Expert, task: Task, policy: Policy) -> bool:
+    """The v1.1 checks of a task that has them: on its allow-list, and through its gate."""
+    if task.allowed is not None and expert.expert not in task.allowed:
+        return False
+    return task.gate is None or record_of(expert, task.domain, policy) >= task.gate
 
 
 def score(ws: Workspace, expert: Expert, task: Task, policy: Policy) -> Score:
@@ -114,7 +145,7 @@ def reasons(
     else:
         idle = f"idle {(ws.clock - expert.last_assigned) / HOUR:.1f}h"
     fluency = CEFR_NAMES[expert.languages[task.language]]
-    return (
+    said = (
         f"meets {task.domain} {expert.domains[task.domain]}>={task.skill}, "
         f"{task.language} {fluency}>={CEFR_NAMES[task.fluency]}, "
         f"{EDUCATION_NAMES[expert.education]}>={EDUCATION_NAMES[task.education]}",
@@ -126,3 +157,20 @@ def reasons(
         if eligible == 1
         else f"best of {eligible} eligible with room",
     )
+    return said
+
+
+def v1_1_reasons(expert: Expert, task: Task, policy: Policy) -> list[str]:
+    """What a v1.1 task adds after the requirement: the step in force, the gate, the list."""
+    said = []
+    if task.reached:
+        assert task.ladder is not None
+        said.append(
+            f"step {task.reached} in force (after {task.ladder[task.reached - 1].after} minutes)"
+        )
+    if task.gate is not None:
+        record = record_of(expert, task.domain, policy)
+        said.append(f"record {record:.3f}>={task.gate:.3f} in {task.domain}")
+    if task.allowed is not None:
+        said.append(f"named: one of {len(task.allowed)} on the task's list")
+    return said
