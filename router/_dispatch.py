@@ -182,8 +182,9 @@ def _assign(step: Step, task: Task, expert: Expert, eligible: int, policy: Polic
     now = ws.clock
     chosen = score(ws, expert, task, policy)
     why = reasons(ws, expert, task, chosen, eligible)
-    if task.reached or task.extra:
-        why = (why[0], *v1_1_reasons(expert, task, policy), *why[1:])
+    extras = task.v1_1
+    if extras is not None and (extras.reached or task.extra):
+        why = (why[0], *v1_1_reasons(expert, task, extras, policy), *why[1:])
     until = now + policy.lease_minutes(task.minutes) * MINUTE
     task.attempts += 1
     if task.open is None:
@@ -205,7 +206,7 @@ def _assign(step: Step, task: Task, expert: Expert, eligible: int, policy: Polic
     expert.last_assigned = now
     ws.refresh_idle(expert)
     ws.lease(until, task.task, expert.expert)
-    if task.gate is None:
+    if extras is None or extras.gate is None:
         step.emit(
             TaskAssigned,
             task=task.task,

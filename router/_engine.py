@@ -56,7 +56,7 @@ from ._dispatch import dispatch
 from ._gaps import recheck
 from ._ladder import allow_list, escalate, ladder_of, schedule
 from ._policy import DEFAULT_POLICY, Policy
-from ._state import CANCELLED, COMPLETED, Expert, Record, Task, Workspace
+from ._state import CANCELLED, COMPLETED, Expert, Extras, Record, Task, Workspace
 from ._step import Step, output_id
 
 __all__ = ["Engine", "output_id"]
@@ -234,7 +234,6 @@ class Engine:
             requirement=ws.intern((skill, fluency, education)),
             exclude=frozenset(event.exclude) if event.exclude else None,
             parent=event.parent,
-            max_judgements=event.max_judgements or event.judgements,
         )
         if event.quality is not None or event.experts or event.steps or event.agreement is not None:
             self._v1_1(ws, event, created, task)
@@ -243,17 +242,22 @@ class Engine:
 
     def _v1_1(self, ws: Workspace, event: TaskCreated, created: int, task: Task) -> None:
         """The optional v1.1 fields: gate, allow-list, steps and adaptive overlap."""
-        task.gate = event.quality
-        task.allowed, task.names = allow_list(event.experts or ())
-        task.extra = task.gate is not None or task.allowed is not None
-        if task.gate is not None:
+        allowed, names = allow_list(event.experts or ())
+        extras = task.v1_1 = Extras(
+            gate=event.quality,
+            allowed=allowed,
+            names=names,
+            max_judgements=event.max_judgements or event.judgements,
+        )
+        task.extra = extras.gate is not None or allowed is not None
+        if extras.gate is not None:
             ws.gated += 1
         if event.steps:
-            task.ladder = ladder_of(ws, event, created, task)
+            extras.ladder = ladder_of(ws, event, created, task, extras)
             schedule(ws, task)
         if event.agreement is not None:
-            task.agreement = event.agreement
-            task.answers = []
+            extras.agreement = event.agreement
+            extras.answers = []
 
     def _on_cancelled(self, step: Step, event: TaskCancelled) -> None:
         task = self._open_task(step, event.task)
@@ -264,7 +268,7 @@ class Engine:
         task.state = CANCELLED
         step.ws.dequeue(task)
         task.tried = None
-        if task.gate is not None:
+        if task.v1_1 is not None and task.v1_1.gate is not None:
             step.ws.gated -= 1
 
     def _on_declined(self, step: Step, event: TaskDeclined) -> None:
@@ -281,26 +285,31 @@ class Engine:
         if task.submitters is None:
             task.submitters = []
         task.submitters.append(expert.expert)
-        if task.answers is not None:
-            task.answers.append(event.answer)
+        extras = task.v1_1
+        if extras is not None and extras.answers is not None:
+            extras.answers.append(event.answer)
         if len(task.submitters) < task.judgements:
             return
-        if task.answers is not None and task.judgements < task.max_judgements:
-            largest, share = _agreement(task.answers)
-            assert task.agreement is not None
-            if share < task.agreement:
-                self._extend(step, task, largest, share)
+        if (
+            extras is not None
+            and extras.answers is not None
+            and task.judgements < extras.max_judgements
+        ):
+            largest, share = _agreement(extras.answers)
+            assert extras.agreement is not None
+            if share < extras.agreement:
+                self._extend(step, task, extras, largest, share)
                 return
         task.state = COMPLETED
         task.tried = None
         step.ws.dequeue(task)
-        if task.gate is not None:
+        if extras is not None and extras.gate is not None:
             step.ws.gated -= 1
         step.emit(TaskCompleted, task=task.task)
 
-    def _extend(self, step: Step, task: Task, largest: int, share: float) -> None:
+    def _extend(self, step: Step, task: Task, extras: Extras, largest: int, share: float) -> None:
         """Adaptive overlap: the answers disagree, so ask one more expert."""
-        assert task.answers is not None and task.agreement is not None
+        assert extras.answers is not None and extras.agreement is not None
         task.judgements += 1
         step.emit(
             TaskExtended,
@@ -308,9 +317,9 @@ class Engine:
             judgements=task.judgements,
             agreement=share,
             reason=(
-                f"{largest} of {len(task.answers)} answers agree "
-                f"({share:.3f} < {task.agreement:g}): one more judgement, "
-                f"{task.judgements} of at most {task.max_judgements}"
+                f"{largest} of {len(extras.answers)} answers agree "
+                f"({share:.3f} < {extras.agreement:g}): one more judgement, "
+                f"{task.judgements} of at most {extras.max_judgements}"
             ),
         )
         step.ws.enqueue(task)

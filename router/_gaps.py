@@ -31,9 +31,10 @@ def check_routable(step: Step, task: Task) -> None:
     """Write ``task.unroutable`` once if nobody in the workspace could ever take it."""
     if task.unroutable or _could_anyone(step.ws, task, step.policy):
         return
-    if task.ladder is not None and any(
+    extras = task.v1_1
+    if extras is not None and any(
         _could_anyone_under(step.ws, task, rung, step.policy)
-        for rung in task.ladder[task.reached :]
+        for rung in extras.ladder[extras.reached :]
     ):
         return
     task.unroutable = True
@@ -70,9 +71,10 @@ def recheck(step: Step, pools: tuple[tuple[str, str], ...]) -> None:
 def _gap(ws: Workspace, task: Task) -> str:
     """Why nobody can take the task: the requirement, and who is excluded."""
     extra = ""
-    if task.gate is not None:
-        extra += f", a quality record >= {task.gate:.2f} in {task.domain}"
-    if task.allowed is not None:
+    extras = task.v1_1
+    if extras is not None and extras.gate is not None:
+        extra += f", a quality record >= {extras.gate:.2f} in {task.domain}"
+    if extras is not None and extras.allowed is not None:
         extra += ", a place on the task's list"
     reason = (
         f"no expert in the workspace has {task.domain}>={task.skill}, "
@@ -80,7 +82,7 @@ def _gap(ws: Workspace, task: Task) -> str:
         f"education>={EDUCATION_NAMES[task.education]}{extra} and "
         f"{task.minutes} minutes of weekly hours"
     )
-    if task.ladder is not None and task.reached < len(task.ladder):
+    if extras is not None and extras.reached < len(extras.ladder):
         reason += ", at this step or a later one"
     pool = ws.pools.get(task.pool)
     barred = sum(

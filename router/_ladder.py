@@ -31,7 +31,7 @@ from events import (
 )
 
 from ._scoring import CEFR_NAMES, EDUCATION_NAMES
-from ._state import QUEUED, Rung, Task, Workspace
+from ._state import QUEUED, Extras, Rung, Task, Workspace
 from ._step import Step
 
 __all__ = ["allow_list", "escalate", "ladder_of", "schedule"]
@@ -47,10 +47,12 @@ def allow_list(names: tuple[str, ...]) -> tuple[frozenset[str] | None, tuple[str
     return frozenset(unique), unique
 
 
-def ladder_of(ws: Workspace, event: TaskCreated, created: int, task: Task) -> tuple[Rung, ...]:
+def ladder_of(
+    ws: Workspace, event: TaskCreated, created: int, task: Task, extras: Extras
+) -> tuple[Rung, ...]:
     """Every step of the task resolved into the whole requirements it puts in force."""
     skill, fluency, education = task.skill, task.fluency, task.education
-    gate, allowed, names = task.gate, task.allowed, task.names
+    gate, allowed, names = extras.gate, extras.allowed, extras.names
     rungs = []
     for step in event.steps or ():
         changes = []
@@ -103,9 +105,10 @@ def ladder_of(ws: Workspace, event: TaskCreated, created: int, task: Task) -> tu
 
 def schedule(ws: Workspace, task: Task) -> None:
     """Put the task's next step, if it has one left, on the workspace's heap."""
-    ladder = task.ladder
-    if ladder is not None and task.reached < len(ladder):
-        heapq.heappush(ws.escalations, (ladder[task.reached].due, task.task, task.reached))
+    extras = task.v1_1
+    if extras is not None and extras.reached < len(extras.ladder):
+        reached = extras.reached
+        heapq.heappush(ws.escalations, (extras.ladder[reached].due, task.task, reached))
 
 
 def escalate(step: Step) -> None:
@@ -124,18 +127,19 @@ def escalate(step: Step) -> None:
         task = ws.tasks[task_id]
         if task.state != QUEUED:
             continue  # completed or cancelled: its steps no longer matter
-        assert task.ladder is not None
-        rung = task.ladder[index]
+        extras = task.v1_1
+        assert extras is not None
+        rung = extras.ladder[index]
         queued = task.queued
         if queued:
             ws.dequeue(task)
-        if (task.gate is None) != (rung.gate is None):
+        if (extras.gate is None) != (rung.gate is None):
             ws.gated += 1 if rung.gate is not None else -1
         task.skill, task.fluency, task.education = rung.skill, rung.fluency, rung.education
         task.requirement = rung.requirement
-        task.gate, task.allowed, task.names = rung.gate, rung.allowed, rung.names
+        extras.gate, extras.allowed, extras.names = rung.gate, rung.allowed, rung.names
         task.extra = rung.gate is not None or rung.allowed is not None
-        task.reached = index + 1
+        extras.reached = index + 1
         if queued:
             ws.enqueue(task)
             step.tasks.append(task)

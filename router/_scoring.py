@@ -16,7 +16,7 @@ from typing import Final
 from events import CEFR_LEVELS, EDUCATION_LEVELS, HOUR
 
 from ._policy import Policy, Score
-from ._state import Expert, Task, Workspace
+from ._state import Expert, Extras, Task, Workspace
 
 __all__ = [
     "CEFR_NAMES",
@@ -52,8 +52,10 @@ def choose(ws: Workspace, task: Task, policy: Policy) -> tuple[Expert | None, in
     barred = task.tried is not None or task.exclude is not None or task.parent is not None
     extra = task.extra
     idle: Iterable[str] = pool.idle
-    if extra and task.allowed is not None and len(task.allowed) < len(pool.idle):
-        idle = [name for name in task.allowed if name in pool.idle]
+    if extra:
+        allowed = task.v1_1.allowed if task.v1_1 is not None else None
+        if allowed is not None and len(allowed) < len(pool.idle):
+            idle = [name for name in allowed if name in pool.idle]
     best: Expert | None = None
     best_total = -1.0
     eligible = 0
@@ -106,9 +108,12 @@ def record_of(expert: Expert, domain: str, policy: Policy) -> float:
 
 def admitted(expert: Expert, task: Task, policy: Policy) -> bool:
     """The v1.1 checks of a task that has them: on its allow-list, and through its gate."""
-    if task.allowed is not None and expert.expert not in task.allowed:
+    extras = task.v1_1
+    if extras is None:
+        return True
+    if extras.allowed is not None and expert.expert not in extras.allowed:
         return False
-    return task.gate is None or record_of(expert, task.domain, policy) >= task.gate
+    return extras.gate is None or record_of(expert, task.domain, policy) >= extras.gate
 
 
 def score(ws: Workspace, expert: Expert, task: Task, policy: Policy) -> Score:
@@ -160,17 +165,15 @@ def reasons(
     return said
 
 
-def v1_1_reasons(expert: Expert, task: Task, policy: Policy) -> list[str]:
+def v1_1_reasons(expert: Expert, task: Task, extras: Extras, policy: Policy) -> list[str]:
     """What a v1.1 task adds after the requirement: the step in force, the gate, the list."""
     said = []
-    if task.reached:
-        assert task.ladder is not None
-        said.append(
-            f"step {task.reached} in force (after {task.ladder[task.reached - 1].after} minutes)"
-        )
-    if task.gate is not None:
+    if extras.reached:
+        after = extras.ladder[extras.reached - 1].after
+        said.append(f"step {extras.reached} in force (after {after} minutes)")
+    if extras.gate is not None:
         record = record_of(expert, task.domain, policy)
-        said.append(f"record {record:.3f}>={task.gate:.3f} in {task.domain}")
-    if task.allowed is not None:
-        said.append(f"named: one of {len(task.allowed)} on the task's list")
+        said.append(f"record {record:.3f}>={extras.gate:.3f} in {task.domain}")
+    if extras.allowed is not None:
+        said.append(f"named: one of {len(extras.allowed)} on the task's list")
     return said

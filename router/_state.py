@@ -24,6 +24,7 @@ __all__ = [
     "QUEUED",
     "ClassQueue",
     "Expert",
+    "Extras",
     "Pool",
     "Record",
     "Rung",
@@ -96,6 +97,19 @@ class Rung(msgspec.Struct, frozen=True, gc=False):
     changes: str  # what the step changes, in words
 
 
+class Extras(msgspec.Struct, gc=False):
+    """What only a v1.1 task has, kept apart so that a v1 task pays one empty slot."""
+
+    gate: float | None = None  # minimum quality record in the domain
+    allowed: frozenset[str] | None = None  # only these experts, if set
+    names: tuple[str, ...] = ()  # the allow-list as written
+    ladder: tuple[Rung, ...] = ()  # the steps, resolved
+    reached: int = 0  # steps reached so far
+    max_judgements: int = 0
+    agreement: float | None = None
+    answers: list[str | None] | None = None  # one per submission, with ``agreement``
+
+
 class Task(msgspec.Struct, order=True, gc=False):
     """A task and its assignments. Ordered by (rank, task): the queue order."""
 
@@ -125,14 +139,7 @@ class Task(msgspec.Struct, order=True, gc=False):
     # --- v1.1 ---------------------------------------------------------------
     #: A gate or an allow-list is in force: the one flag the hot path reads.
     extra: bool = False
-    gate: float | None = None  # minimum quality record in the domain
-    allowed: frozenset[str] | None = None  # only these experts, if set
-    names: tuple[str, ...] = ()  # the allow-list as written
-    ladder: tuple[Rung, ...] | None = None  # the steps, resolved
-    reached: int = 0  # steps reached so far
-    max_judgements: int = 0
-    agreement: float | None = None
-    answers: list[str | None] | None = None  # one per submission, with ``agreement``
+    v1_1: Extras | None = None
 
     def taken(self) -> int:
         """Open assignments plus submissions."""
