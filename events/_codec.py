@@ -199,7 +199,7 @@ def json_schema() -> dict[str, Any]:
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,
-        "title": "Triage events, wire contract v1",
+        "title": "Triage events, wire contract v1.1",
         "description": (
             "One event is one JSON object. Unknown fields are ignored. "
             "Input types: " + ", ".join(sorted(INPUT_TYPES)) + ". "

@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Annotated, Final, Literal, TypeAlias, get_args
 
 import msgspec
-from msgspec import Meta
+from msgspec import UNSET, Meta, UnsetType
 
 __all__ = [
     "CEFR_LEVELS",
@@ -33,14 +33,18 @@ __all__ = [
     "InputEvent",
     "OutputEvent",
     "RequeueReason",
+    "Requirements",
     "Status",
     "TaskAssigned",
     "TaskCancelled",
     "TaskCompleted",
     "TaskCreated",
     "TaskDeclined",
+    "TaskEscalated",
+    "TaskExtended",
     "TaskRequeued",
     "TaskReviewed",
+    "TaskStep",
     "TaskSubmitted",
     "TaskUnroutable",
     "type_name",
@@ -100,6 +104,16 @@ LanguageTag = Annotated[
     ),
 ]
 Kind = Name
+#: A quality record or a gate on it: the shrunk mean of review scores, 0-1.
+QualityLevel = Annotated[float, Meta(ge=0, le=1, description="a quality record, 0-1")]
+#: An adaptive-overlap answer: a label or a rating, never task content.
+Answer = Annotated[str, Meta(min_length=1, max_length=64, description="1-64 characters")]
+#: A step's wait: at most a year, so that a due instant stays far inside datetime's range.
+StepMinutes = Annotated[
+    int, Meta(ge=1, le=525_600, description="minutes after the task's own `at`: 1-525,600")
+]
+Judgements = Annotated[int, Meta(ge=1, le=100, description="distinct experts: 1-100")]
+ExpertList = Annotated[tuple[Name, ...], Meta(max_length=1000)]
 
 #: The ordered scales of the contract, as ranks for comparison.
 EDUCATION_LEVELS: Final[dict[str, int]] = {
@@ -183,6 +197,22 @@ class ExpertRemoved(_Input, tag="expert.removed", frozen=True, kw_only=True, omi
     expert: Name
 
 
+class TaskStep(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """A later stage of a task's requirements, in force from ``after_minutes`` on.
+
+    A field left out keeps its value from before; ``quality: null`` lifts
+    the gate and ``experts: []`` lifts the allow-list. ``UNSET`` tells a
+    field left out from one set to ``null``; no other field may be null.
+    """
+
+    after_minutes: StepMinutes
+    skill: DomainLevel | UnsetType = UNSET
+    fluency: Cefr | UnsetType = UNSET
+    education: Education | UnsetType = UNSET
+    quality: QualityLevel | UnsetType | None = UNSET
+    experts: ExpertList | UnsetType = UNSET
+
+
 class TaskCreated(_Input, tag="task.created", frozen=True, kw_only=True, omit_defaults=True):
     """A unit of work to route, with its requirements."""
 
@@ -197,16 +227,40 @@ class TaskCreated(_Input, tag="task.created", frozen=True, kw_only=True, omit_de
     skill: DomainLevel = 1
     fluency: Cefr = "C1"
     priority: Annotated[int, Meta(ge=0, le=100, description="higher first")] = 0
-    judgements: Annotated[int, Meta(ge=1, le=100, description="distinct experts: 1-100")] = 1
-    exclude: Annotated[tuple[Name, ...], Meta(max_length=1000)] = ()
+    judgements: Judgements = 1
+    exclude: ExpertList = ()
     parent: Name | None = None
     due: Timestamp | None = None
     ref: Text | None = None
+    # --- v1.1 -------------------------------------------------------------
+    quality: QualityLevel | None = None
+    experts: ExpertList | None = ()
+    steps: Annotated[tuple[TaskStep, ...], Meta(max_length=20)] | None = ()
+    max_judgements: Judgements | None = None
+    agreement: Annotated[float, Meta(ge=0, le=1)] | None = None
 
     def __post_init__(self) -> None:
         _check_year("at", self.at)
         if self.due is not None:
             _check_year("due", self.due)
+        # ``null`` means the same as leaving the field out: one canonical form.
+        if self.experts is None:
+            msgspec.structs.force_setattr(self, "experts", ())
+        if self.steps is None:
+            msgspec.structs.force_setattr(self, "steps", ())
+        if self.max_judgements is not None and self.max_judgements < self.judgements:
+            raise ValueError(
+                f"`max_judgements` ({self.max_judgements}) must not be below "
+                f"`judgements` ({self.judgements})"
+            )
+        previous = 0
+        for n, step in enumerate(self.steps or (), 1):
+            if step.after_minutes <= previous:
+                raise ValueError(
+                    f"`after_minutes` of step {n} ({step.after_minutes}) must be greater "
+                    f"than that of the step before ({previous})"
+                )
+            previous = step.after_minutes
 
 
 class TaskCancelled(_Input, tag="task.cancelled", frozen=True, kw_only=True, omit_defaults=True):
@@ -233,6 +287,7 @@ class TaskSubmitted(_Input, tag="task.submitted", frozen=True, kw_only=True, omi
         int, Meta(ge=0, le=604_800, description="handling time measured by the tool: 0-604,800")
     ]
     ref: Text | None = None
+    answer: Answer | None = None  # v1.1: adaptive overlap
 
 
 class TaskReviewed(_Input, tag="task.reviewed", frozen=True, kw_only=True, omit_defaults=True):
@@ -253,7 +308,7 @@ class ClockTick(_Input, tag="clock.tick", frozen=True, kw_only=True, omit_defaul
 # --- output events ----------------------------------------------------------
 
 
-class TaskAssigned(Event, tag="task.assigned", frozen=True, kw_only=True):
+class TaskAssigned(Event, tag="task.assigned", frozen=True, kw_only=True, omit_defaults=True):
     """The engine's decision: this expert takes this task, and why."""
 
     cause: Id
@@ -263,6 +318,10 @@ class TaskAssigned(Event, tag="task.assigned", frozen=True, kw_only=True):
     lease_until: LeaseUntil
     score: Annotated[float, Meta(description="the policy's score, finite, rounded to 4 decimals")]
     reasons: tuple[str, ...]
+    #: v1.1: the assignee's quality record in the task's domain, present exactly
+    #: when a gate is in force. The only field with a default, so that
+    #: ``omit_defaults`` leaves every v1 assignment byte for byte as it was.
+    record: Annotated[float, Meta(description="the assignee's quality record")] | None = None
 
 
 class TaskRequeued(Event, tag="task.requeued", frozen=True, kw_only=True):
@@ -297,6 +356,36 @@ class EventRejected(Event, tag="event.rejected", frozen=True, kw_only=True):
     reason: str
 
 
+class Requirements(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """A task's requirements in force, every key written out (``task.escalated``)."""
+
+    skill: DomainLevel
+    fluency: Cefr
+    education: Education
+    quality: QualityLevel | None
+    experts: tuple[Name, ...]
+
+
+class TaskEscalated(Event, tag="task.escalated", frozen=True, kw_only=True):
+    """v1.1: a task reached one of its steps; these are its requirements now."""
+
+    cause: Id
+    task: Name
+    step: Annotated[int, Meta(ge=1, description="1 for the first step")]
+    requirements: Requirements
+    reason: str
+
+
+class TaskExtended(Event, tag="task.extended", frozen=True, kw_only=True):
+    """v1.1: the answers disagree, so the task asks one more expert."""
+
+    cause: Id
+    task: Name
+    judgements: Annotated[int, Meta(ge=2, description="the new number of judgements")]
+    agreement: Annotated[float, Meta(ge=0, le=1, description="the share that agreed")]
+    reason: str
+
+
 InputEvent: TypeAlias = (
     ExpertProfile
     | ExpertStatus
@@ -309,7 +398,13 @@ InputEvent: TypeAlias = (
     | ClockTick
 )
 OutputEvent: TypeAlias = (
-    TaskAssigned | TaskRequeued | TaskCompleted | TaskUnroutable | EventRejected
+    TaskAssigned
+    | TaskRequeued
+    | TaskCompleted
+    | TaskUnroutable
+    | EventRejected
+    | TaskEscalated
+    | TaskExtended
 )
 AnyEvent: TypeAlias = InputEvent | OutputEvent
 

@@ -45,6 +45,8 @@ from events import (
     TaskCompleted,
     TaskCreated,
     TaskDeclined,
+    TaskEscalated,
+    TaskExtended,
     TaskRequeued,
     TaskReviewed,
     TaskSubmitted,
@@ -70,10 +72,21 @@ from ._state import (
     tally_of,
 )
 
-__all__ = ["DEFAULT_LOW_SCORE", "Projections", "fold", "reason_key"]
+__all__ = [
+    "DEFAULT_LOW_SCORE",
+    "DEFAULT_QUALITY_PRIOR",
+    "DEFAULT_QUALITY_PRIOR_REVIEWS",
+    "Projections",
+    "fold",
+    "reason_key",
+]
 
 #: Reviews scoring below this (or failed) are listed as low quality.
 DEFAULT_LOW_SCORE: Final = 0.6
+#: The quality record's prior and its weight in reviews, as in the router's
+#: default policy (a test keeps them equal); the report states the ones it used.
+DEFAULT_QUALITY_PRIOR: Final = 0.75
+DEFAULT_QUALITY_PRIOR_REVIEWS: Final = 3.0
 
 _QUOTED: Final = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"")
 _MAX_REASON: Final = 80
@@ -104,8 +117,16 @@ class _Pending(msgspec.Struct, gc=False):
 class Projections:
     """Folds the journal into per-workspace metrics; see :meth:`report`."""
 
-    def __init__(self, *, low_score: float = DEFAULT_LOW_SCORE) -> None:
+    def __init__(
+        self,
+        *,
+        low_score: float = DEFAULT_LOW_SCORE,
+        quality_prior: float = DEFAULT_QUALITY_PRIOR,
+        quality_prior_reviews: float = DEFAULT_QUALITY_PRIOR_REVIEWS,
+    ) -> None:
         self.low_score = low_score
+        self.quality_prior = quality_prior
+        self.quality_prior_reviews = quality_prior_reviews
         self._workspaces: dict[str, Workspace] = {}
         self._dead_letters: dict[str, int] = {}
         self._pending: _Pending | None = None
@@ -145,7 +166,12 @@ class Projections:
     def report(self) -> Report:
         """The metrics of every workspace as they stand after the events so far."""
         self._settle()
-        return build_report(self._workspaces, self._dead_letters, self.low_score)
+        return build_report(
+            self._workspaces,
+            self._dead_letters,
+            self.low_score,
+            (self.quality_prior, self.quality_prior_reviews),
+        )
 
     def _settle(self) -> None:
         """Fold the pending input: no rejection of it has come."""
@@ -219,7 +245,7 @@ def _on_removed(p: Projections, ws: Workspace, event: ExpertRemoved, at: int) ->
 def _on_created(p: Projections, ws: Workspace, event: TaskCreated, at: int) -> None:
     if event.task in ws.tasks:
         return  # the engine refuses a second creation
-    ws.tasks[event.task] = Task(
+    task = ws.tasks[event.task] = Task(
         ws.intern(event.kind),
         ws.intern(event.domain),
         _language(ws, event.language),
@@ -227,6 +253,16 @@ def _on_created(p: Projections, ws: Workspace, event: TaskCreated, at: int) -> N
         event.judgements,
         at,
     )
+    if event.steps:
+        task.steps = len(event.steps)
+    if event.quality is not None:
+        task.gate = event.quality
+    if event.experts:
+        task.allowed = frozenset(event.experts)
+    if event.agreement is not None:
+        task.agreement = event.agreement
+        task.max_judgements = event.max_judgements or event.judgements
+        task.answers = []
 
 
 def _on_cancelled(p: Projections, ws: Workspace, event: TaskCancelled, at: int) -> None:
@@ -256,6 +292,8 @@ def _on_submitted(p: Projections, ws: Workspace, event: TaskSubmitted, at: int) 
         if task.refs is None:
             task.refs = {}
         task.refs[event.expert] = event.ref
+    if task.answers is not None:
+        task.answers.append(event.answer)
 
 
 def _on_reviewed(p: Projections, ws: Workspace, event: TaskReviewed, at: int) -> None:
@@ -266,6 +304,7 @@ def _on_reviewed(p: Projections, ws: Workspace, event: TaskReviewed, at: int) ->
     passed = event.passed
     for tally in (
         ws.quality,
+        tally_of(ws.records, (event.expert, task.domain)),
         tally_of(ws.quality_by_expert, event.expert),
         tally_of(ws.quality_by_domain, task.domain),
         tally_of(ws.quality_by_language, task.language),
@@ -319,6 +358,10 @@ def _on_assigned(p: Projections, ws: Workspace, event: TaskAssigned, at: int) ->
         ws.waits.append(ws.clock - task.created)
     task.assignments += 1
     task.unroutable = False
+    if task.steps:
+        if task.served_at < 0:
+            task.served_at = task.step
+        ws.step_assignments[task.step] = ws.step_assignments.get(task.step, 0) + 1
     week = ws.week
     if task.open is None:
         task.open = {}
@@ -356,6 +399,53 @@ def _on_completed(p: Projections, ws: Workspace, event: TaskCompleted, at: int) 
     task = ws.tasks.get(event.task)
     if task is not None:
         task.state = COMPLETED
+        if task.answers is not None:
+            _settle_submission(p, ws, event.task)
+            task.share = _share(task.answers)
+
+
+def _on_escalated(p: Projections, ws: Workspace, event: TaskEscalated, at: int) -> None:
+    ws.escalations += 1
+    task = ws.tasks.get(event.task)
+    if task is None:
+        return
+    task.step = event.step
+    # Measured to the clock, as waits are: the engine escalates at its clock.
+    samples_of(ws.step_times, event.step).append(ws.clock - task.created)
+    needs = event.requirements
+    task.gate = needs.quality
+    task.allowed = frozenset(needs.experts) if needs.experts else None
+
+
+def _on_extended(p: Projections, ws: Workspace, event: TaskExtended, at: int) -> None:
+    task = ws.tasks.get(event.task)
+    if task is not None:
+        _settle_submission(p, ws, event.task)
+        task.judgements = event.judgements
+        task.extensions += 1
+
+
+def _settle_submission(p: Projections, ws: Workspace, task: str) -> None:
+    """Fold now the submission that caused this output: only an accepted one causes it."""
+    pending = p._pending
+    if (
+        pending is not None
+        and pending.ws is ws
+        and isinstance(pending.event, TaskSubmitted)
+        and pending.event.task == task
+    ):
+        p._settle()
+
+
+def _share(answers: list[str | None]) -> float | None:
+    """The size of the largest group of equal answers over the submissions, as the engine's."""
+    if not answers:
+        return None
+    groups: dict[str, int] = {}
+    for answer in answers:
+        if answer is not None:
+            groups[answer] = groups.get(answer, 0) + 1
+    return max(groups.values(), default=0) / len(answers)
 
 
 def _on_unroutable(p: Projections, ws: Workspace, event: TaskUnroutable, at: int) -> None:
@@ -396,4 +486,6 @@ _HANDLERS: Final[dict[type, tuple[_Handler, int]]] = {
     TaskCompleted: (_on_completed, _OUTPUT),
     TaskUnroutable: (_on_unroutable, _OUTPUT),
     EventRejected: (_on_rejected, _OUTPUT),
+    TaskEscalated: (_on_escalated, _OUTPUT),
+    TaskExtended: (_on_extended, _OUTPUT),
 }

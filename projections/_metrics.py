@@ -17,15 +17,21 @@ import msgspec
 from events import EDUCATION_LEVELS, expand, from_micros, iso_week
 
 from ._model import (
+    AgreementTally,
     DeadLetters,
     EventCounts,
     ExpertLoad,
+    GateGap,
+    Gates,
     Handling,
+    Overlap,
     PoolStaffing,
     Quality,
     QualityTally,
     Report,
     Staffing,
+    Steps,
+    StepTally,
     TaskBreakdown,
     Tasks,
     TimeSummary,
@@ -34,7 +40,7 @@ from ._model import (
     WeekErrors,
     WorkspaceReport,
 )
-from ._state import CANCELLED, COMPLETED, OPEN, Expert, Tally, Workspace
+from ._state import CANCELLED, COMPLETED, OPEN, Expert, Tally, Task, Workspace
 from ._stats import summarize
 
 __all__ = ["build_report"]
@@ -44,18 +50,27 @@ _Pool = tuple[str, str]
 
 
 def build_report(
-    workspaces: dict[str, Workspace], dead_letters: dict[str, int], low_score: float
+    workspaces: dict[str, Workspace],
+    dead_letters: dict[str, int],
+    low_score: float,
+    prior: tuple[float, float] = (0.75, 3.0),
 ) -> Report:
-    """The report of every workspace, and the dead letters over all of them."""
+    """The report of every workspace, and the dead letters over all of them.
+
+    ``prior`` is the quality record's prior and its weight in reviews, to
+    judge gates as the router's policy does.
+    """
     return Report(
-        workspaces={name: _workspace(ws, low_score) for name, ws in sorted(workspaces.items())},
+        workspaces={
+            name: _workspace(ws, low_score, prior) for name, ws in sorted(workspaces.items())
+        },
         dead_letters=DeadLetters(
             total=sum(dead_letters.values()), by_source=dict(sorted(dead_letters.items()))
         ),
     )
 
 
-def _workspace(ws: Workspace, low_score: float) -> WorkspaceReport:
+def _workspace(ws: Workspace, low_score: float, prior: tuple[float, float]) -> WorkspaceReport:
     scan = _Scan(ws)
     live = sorted((name, expert) for name, expert in ws.experts.items() if not expert.removed)
     week = iso_week(ws.clock) if ws.seen() else None
@@ -73,6 +88,9 @@ def _workspace(ws: Workspace, low_score: float) -> WorkspaceReport:
             rejected_by_reason=dict(sorted(ws.rejected_by_reason.items())),
             dead_letters=ws.dead_letters,
         ),
+        steps=_steps(ws, scan),
+        overlap=_overlap(scan),
+        gates=_gates(ws, scan, live, prior),
     )
 
 
@@ -119,7 +137,17 @@ class _Scan:
         self.flagged: dict[_Pool, int] = {}
         self.pools: set[_Pool] = set()
         self.oldest: tuple[int, str] | None = None
+        self.stepped = 0  # tasks with steps
+        self.served: dict[int, int] = {}  # step -> tasks first served at it
+        self.overlapping = 0  # tasks with agreement
+        self.agreement: dict[str, list[Task]] = {}  # completed with agreement, by kind
+        self.agreement_by_domain: dict[str, list[Task]] = {}
+        self.extended: dict[str, list[Task]] = {}  # by kind: tasks ever extended
+        self.extended_by_domain: dict[str, list[Task]] = {}
+        self.gated: list[Task] = []  # waiting with a gate in force
         for name, task in ws.tasks.items():
+            if task.steps or task.agreement is not None or task.gate is not None:
+                self._v1_1(task)
             pool = (task.domain, task.language)
             self.pools.add(pool)
             waiting = task.waiting()
@@ -149,6 +177,22 @@ class _Scan:
             self.queued[pool] = self.queued.get(pool, 0) + 1
             if self.oldest is None or (task.created, name) < self.oldest:
                 self.oldest = (task.created, name)
+
+    def _v1_1(self, task: Task) -> None:
+        if task.steps:
+            self.stepped += 1
+            if task.served_at >= 0:
+                self.served[task.served_at] = self.served.get(task.served_at, 0) + 1
+        if task.agreement is not None:
+            self.overlapping += 1
+            if task.state == COMPLETED:
+                self.agreement.setdefault(task.kind, []).append(task)
+                self.agreement_by_domain.setdefault(task.domain, []).append(task)
+            if task.extensions:
+                self.extended.setdefault(task.kind, []).append(task)
+                self.extended_by_domain.setdefault(task.domain, []).append(task)
+        if task.gate is not None and task.waiting():
+            self.gated.append(task)
 
 
 def _breakdown(groups: dict[str, _Counts]) -> dict[str, TaskBreakdown]:
@@ -382,4 +426,111 @@ def _utilization(ws: Workspace, live: list[tuple[str, Expert]], week: str | None
             reason: _round(minutes / 60) for reason, minutes in sorted(ws.given_back.items())
         },
         by_expert=by_expert,
+    )
+
+
+# --- v1.1 ----------------------------------------------------------------------
+
+
+def _steps(ws: Workspace, scan: _Scan) -> Steps:
+    if not scan.stepped:
+        return Steps()
+    last = max([0, *ws.step_times, *scan.served, *ws.step_assignments])
+    rows = []
+    for step in range(last + 1):
+        samples = ws.step_times.get(step)
+        rows.append(
+            StepTally(
+                step=step,
+                reached=scan.stepped if step == 0 else (len(samples) if samples else 0),
+                time_to_reach=_time(samples if samples is not None else array("q"), _MICROS),
+                served=scan.served.get(step, 0),
+                assignments=ws.step_assignments.get(step, 0),
+            )
+        )
+    return Steps(tasks=scan.stepped, escalations=ws.escalations, by_step=rows)
+
+
+def _agreement_tally(completed: list[Task], extended: list[Task]) -> AgreementTally:
+    shares = [task.share for task in completed if task.share is not None]
+    return AgreementTally(
+        completed=len(completed),
+        mean_share=_round(sum(shares) / len(shares)) if shares else None,
+        extensions=sum(task.extensions for task in extended),
+        without_agreement=sum(1 for task in completed if _disagreed(task)),
+    )
+
+
+def _disagreed(task: Task) -> bool:
+    return task.share is not None and task.agreement is not None and task.share < task.agreement
+
+
+def _agreements(
+    completed: dict[str, list[Task]], extended: dict[str, list[Task]]
+) -> dict[str, AgreementTally]:
+    return {
+        key: _agreement_tally(completed.get(key, []), extended.get(key, []))
+        for key in sorted(completed.keys() | extended.keys())
+    }
+
+
+def _overlap(scan: _Scan) -> Overlap:
+    if not scan.overlapping:
+        return Overlap()
+    completed = [task for tasks in scan.agreement.values() for task in tasks]
+    extended = [task for tasks in scan.extended.values() for task in tasks]
+    total = _agreement_tally(completed, extended)
+    return Overlap(
+        tasks=scan.overlapping,
+        completed=total.completed,
+        mean_share=total.mean_share,
+        extensions=total.extensions,
+        without_agreement=total.without_agreement,
+        by_kind=_agreements(scan.agreement, scan.extended),
+        by_domain=_agreements(scan.agreement_by_domain, scan.extended_by_domain),
+    )
+
+
+def _gates(
+    ws: Workspace, scan: _Scan, live: list[tuple[str, Expert]], prior: tuple[float, float]
+) -> Gates:
+    quality_prior, weight = prior
+    if not scan.gated:
+        return Gates(quality_prior=quality_prior, quality_prior_reviews=weight)
+
+    def record(name: str, domain: str) -> float:
+        tally = ws.records.get((name, domain))
+        if tally is None or tally.reviews + weight == 0:
+            return quality_prior
+        return (quality_prior * weight + tally.total) / (weight + tally.reviews)
+
+    covering: dict[_Pool, list[tuple[str, Expert]]] = {}
+    for name, expert in live:
+        for pool in _covers(expert):
+            covering.setdefault(pool, []).append((name, expert))
+    counts: dict[str, list[int]] = {}
+    for task in scan.gated:
+        gate = task.gate
+        assert gate is not None
+        qualified = [
+            expert
+            for name, expert in covering.get((task.domain, task.language), [])
+            if (task.allowed is None or name in task.allowed) and record(name, task.domain) >= gate
+        ]
+        row = counts.setdefault(task.domain, [0, 0, 0])
+        row[0] += 1
+        if not any(expert.status == "available" for expert in qualified):
+            row[1] += 1
+        if not qualified:
+            row[2] += 1
+    return Gates(
+        gated=sum(row[0] for row in counts.values()),
+        no_available=sum(row[1] for row in counts.values()),
+        no_qualified=sum(row[2] for row in counts.values()),
+        quality_prior=quality_prior,
+        quality_prior_reviews=weight,
+        by_domain={
+            domain: GateGap(gated=row[0], no_available=row[1], no_qualified=row[2])
+            for domain, row in sorted(counts.items())
+        },
     )

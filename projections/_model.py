@@ -21,16 +21,22 @@ from datetime import datetime
 import msgspec
 
 __all__ = [
+    "AgreementTally",
     "DeadLetters",
     "EventCounts",
     "ExpertLoad",
+    "GateGap",
+    "Gates",
     "Handling",
     "LowQuality",
+    "Overlap",
     "PoolStaffing",
     "Quality",
     "QualityTally",
     "Report",
     "Staffing",
+    "StepTally",
+    "Steps",
     "TaskBreakdown",
     "Tasks",
     "TimeSummary",
@@ -245,6 +251,85 @@ class Utilization(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     by_expert: dict[str, ExpertLoad]
 
 
+# --- v1.1: steps, overlap, gates ---------------------------------------------
+
+
+class StepTally(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """One step of the tasks that have steps; step 0 is the requirements as created.
+
+    ``reached`` counts tasks that reached the step, ``time_to_reach`` the time
+    from creation to it (by the workspace clock at the escalation; none for
+    step 0). ``served`` counts tasks whose first assignment was made while
+    this step was the latest reached, ``assignments`` every assignment then.
+    """
+
+    step: int
+    reached: int
+    time_to_reach: TimeSummary
+    served: int
+    assignments: int
+
+
+class Steps(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """Requirement steps: how long tasks waited for each, and who was served at each."""
+
+    tasks: int = 0
+    escalations: int = 0
+    by_step: list[StepTally] = msgspec.field(default_factory=list)
+
+
+class AgreementTally(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """Adaptive overlap of one kind or domain.
+
+    ``completed`` counts completed tasks with ``agreement``; ``mean_share`` is
+    the mean share of agreeing answers at completion; ``without_agreement``
+    the completed ones whose share stayed below ``agreement`` (completed at
+    ``max_judgements``); ``extensions`` every ``task.extended``.
+    """
+
+    completed: int
+    mean_share: float | None
+    extensions: int
+    without_agreement: int
+
+
+class Overlap(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """Adaptive overlap over the tasks created with ``agreement``."""
+
+    tasks: int = 0
+    completed: int = 0
+    mean_share: float | None = None
+    extensions: int = 0
+    without_agreement: int = 0
+    by_kind: dict[str, AgreementTally] = msgspec.field(default_factory=dict)
+    by_domain: dict[str, AgreementTally] = msgspec.field(default_factory=dict)
+
+
+class GateGap(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """Queued tasks with a quality gate in force, and those no qualified expert can take.
+
+    ``no_available`` counts those for which no available expert covering the
+    pool (and on the task's list, if it has one) has a quality record at
+    least the gate; ``no_qualified`` those for which no expert at all has,
+    whatever their status: the staffing gap by quality.
+    """
+
+    gated: int
+    no_available: int
+    no_qualified: int
+
+
+class Gates(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """The staffing gap by quality, with the record's prior and weight the report used."""
+
+    gated: int = 0
+    no_available: int = 0
+    no_qualified: int = 0
+    quality_prior: float = 0.75
+    quality_prior_reviews: float = 3.0
+    by_domain: dict[str, GateGap] = msgspec.field(default_factory=dict)
+
+
 # --- the whole -------------------------------------------------------------
 
 
@@ -268,6 +353,9 @@ class WorkspaceReport(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     staffing: Staffing
     utilization: Utilization
     events: EventCounts
+    steps: Steps = msgspec.field(default_factory=Steps)
+    overlap: Overlap = msgspec.field(default_factory=Overlap)
+    gates: Gates = msgspec.field(default_factory=Gates)
 
 
 class DeadLetters(msgspec.Struct, frozen=True, kw_only=True, gc=False):

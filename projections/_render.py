@@ -133,6 +133,9 @@ def _workspace(name: str, ws: WorkspaceReport) -> list[str]:
     for label, key in (("kind", "by_kind"), ("domain", "by_domain"), ("language", "by_language")):
         lines.extend(_dimension(ws, label, key))
     lines.extend(_pools(ws))
+    lines.extend(_steps(ws))
+    lines.extend(_overlap(ws))
+    lines.extend(_gates(ws))
     lines.extend(_experts(ws))
     lines.extend(_errors(ws))
     lines.extend(_low_quality(ws))
@@ -410,3 +413,68 @@ def _rejections(ws: WorkspaceReport) -> list[str]:
         _title("Rejected events by reason", len(rows), len(reasons)),
         *_table(("count", "reason"), rows, align="rl"),
     ]
+
+
+# --- v1.1: shown only for workspaces that use it -----------------------------------
+
+
+def _steps(ws: WorkspaceReport) -> list[str]:
+    steps = ws.steps
+    if not steps.tasks:
+        return []
+    rows = [
+        (
+            "as created" if row.step == 0 else f"step {row.step}",
+            f"{row.reached:,}",
+            _dur(row.time_to_reach.p50_seconds),
+            _dur(row.time_to_reach.p90_seconds),
+            f"{row.served:,}",
+            f"{row.assignments:,}",
+        )
+        for row in steps.by_step
+    ]
+    headers = ("step", "reached", "p50 to reach", "p90", "served", "assignments")
+    title = (
+        f"Requirement steps ({steps.tasks:,} tasks with steps, {steps.escalations:,} escalations)"
+    )
+    return ["", title, *_table(headers, rows)]
+
+
+def _overlap(ws: WorkspaceReport) -> list[str]:
+    overlap = ws.overlap
+    if not overlap.tasks:
+        return []
+    rows = [
+        (
+            f"{label} {_cut(key)}",
+            f"{tally.completed:,}",
+            _score(tally.mean_share),
+            f"{tally.extensions:,}",
+            f"{tally.without_agreement:,}",
+        )
+        for label, groups in (("kind", overlap.by_kind), ("domain", overlap.by_domain))
+        for key, tally in groups.items()
+    ]
+    headers = ("", "completed", "mean share", "extensions", "no agreement")
+    title = (
+        f"Adaptive overlap ({overlap.tasks:,} tasks; {overlap.completed:,} completed, mean "
+        f"share {_score(overlap.mean_share)}, {overlap.extensions:,} extensions, "
+        f"{overlap.without_agreement:,} completed without agreement)"
+    )
+    return ["", title, *_table(headers, rows)]
+
+
+def _gates(ws: WorkspaceReport) -> list[str]:
+    gates = ws.gates
+    if not gates.gated:
+        return []
+    rows = [
+        (_cut(domain), f"{gap.gated:,}", f"{gap.no_available:,}", f"{gap.no_qualified:,}")
+        for domain, gap in gates.by_domain.items()
+    ]
+    headers = ("domain", "gated queued", "none available", "none qualified")
+    title = (
+        f"Quality gates: {gates.gated:,} gated tasks queued, {gates.no_available:,} with no "
+        f"qualified expert available, {gates.no_qualified:,} with none at all"
+    )
+    return ["", title, *_table(headers, rows)]

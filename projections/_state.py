@@ -58,6 +58,17 @@ class Task(msgspec.Struct, gc=False):
     unroutable: bool = False
     open: dict[str, int] | None = None  # assignee -> ISO week index of the assignment
     refs: dict[str, str] | None = None  # submitter -> ref of their submission, if any
+    # --- v1.1 ---------------------------------------------------------------
+    steps: int = 0  # how many requirement steps it has
+    step: int = 0  # the latest step reached
+    served_at: int = -1  # the step in force at its first assignment
+    gate: float | None = None  # the quality gate in force
+    allowed: frozenset[str] | None = None  # the allow-list in force
+    agreement: float | None = None
+    max_judgements: int = 0
+    answers: list[str | None] | None = None  # with ``agreement``: one per submission
+    extensions: int = 0
+    share: float | None = None  # the share that agreed, at completion
 
     def waiting(self) -> bool:
         """Does the task wait for a first or a further assignment?"""
@@ -121,6 +132,7 @@ class Workspace:
         "assigned",
         "clock",
         "dead_letters",
+        "escalations",
         "experts",
         "given_back",
         "handling",
@@ -135,9 +147,12 @@ class Workspace:
         "quality_by_expert",
         "quality_by_kind",
         "quality_by_language",
+        "records",
         "rejected",
         "rejected_by_reason",
         "requeued",
+        "step_assignments",
+        "step_times",
         "strings",
         "tasks",
         "unroutable_events",
@@ -173,6 +188,11 @@ class Workspace:
         self.rejected = 0
         self.rejected_by_reason: dict[str, int] = {}
         self.dead_letters = 0
+        # v1.1
+        self.records: dict[tuple[str, str], Tally] = {}  # (expert, domain) -> reviews
+        self.escalations = 0
+        self.step_times: dict[int, array[int]] = {}  # step -> µs from creation to reaching it
+        self.step_assignments: dict[int, int] = {}  # step in force -> assignments made
 
     def seen(self) -> bool:
         """Has the workspace seen an event (and so has a clock)?"""

@@ -17,7 +17,16 @@ from events import MINUTE, TaskAssigned, from_micros
 
 from ._gaps import check_routable
 from ._policy import Policy
-from ._scoring import Ranking, choose, personal, reasons, score
+from ._scoring import (
+    Ranking,
+    admitted,
+    choose,
+    personal,
+    reasons,
+    record_of,
+    score,
+    v1_1_reasons,
+)
 from ._state import ClassQueue, Expert, Task, Workspace
 from ._step import Step
 
@@ -39,7 +48,7 @@ def dispatch(step: Step, policy: Policy, ranking: Ranking | None = None) -> None
     ws = step.ws
     heap = [(task.rank, task.task, "") for task in step.tasks if task.queued]
     for expert in step.experts.values():
-        _offer(ws, expert, heap)
+        _offer(ws, expert, heap, policy)
     heapq.heapify(heap)
     while heap:
         _, task_id, expert_id = heapq.heappop(heap)
@@ -54,7 +63,7 @@ def dispatch(step: Step, policy: Policy, ranking: Ranking | None = None) -> None
                 check_routable(step, task)
         if expert_id:
             # Whether or not it got this task, the expert may take another.
-            _offer(ws, ws.experts[expert_id], heap)
+            _offer(ws, ws.experts[expert_id], heap, policy)
 
 
 class _Cursor:
@@ -140,7 +149,7 @@ def _dispatch_many(step: Step, policy: Policy, ranking: Ranking | None) -> None:
             serial += 1
 
 
-def _offer(ws: Workspace, expert: Expert, heap: list[tuple[int, str, str]]) -> None:
+def _offer(ws: Workspace, expert: Expert, heap: list[tuple[int, str, str]], policy: Policy) -> None:
     """Put the first queued task this expert can take on the heap."""
     if not expert.idle:
         return
@@ -154,14 +163,22 @@ def _offer(ws: Workspace, expert: Expert, heap: list[tuple[int, str, str]]) -> N
             head = queue.head
             if head is None or queue.shortest > room or (best is not None and head > best):
                 continue
-            if head.minutes <= room and personal(ws, expert, head):
+            if (
+                head.minutes <= room
+                and personal(ws, expert, head)
+                and (not head.extra or admitted(expert, head, policy))
+            ):
                 best = head
                 continue
             # Rare: the head is too long or barred for this expert; look further.
             for task in queue.tasks.islice(1):
                 if best is not None and task > best:
                     break
-                if task.minutes <= room and personal(ws, expert, task):
+                if (
+                    task.minutes <= room
+                    and personal(ws, expert, task)
+                    and (not task.extra or admitted(expert, task, policy))
+                ):
                     best = task
                     break
     if best is not None:
@@ -186,6 +203,9 @@ def _assign(
         else ranking.score(ws, expert, task, policy)
     )
     why = reasons(ws, expert, task, chosen, eligible)
+    extras = task.v1_1
+    if extras is not None and (extras.reached or task.extra):
+        why = (why[0], *v1_1_reasons(expert, task, extras, policy), *why[1:])
     until = now + policy.lease_minutes(task.minutes) * MINUTE
     task.attempts += 1
     if task.open is None:
@@ -209,6 +229,17 @@ def _assign(
     ws.lease(until, task.task, expert.expert)
     if ranking is not None:
         ranking.assigned(ws, task, expert)
+    if extras is None or extras.gate is None:
+        step.emit(
+            TaskAssigned,
+            task=task.task,
+            expert=expert.expert,
+            attempt=task.attempts,
+            lease_until=from_micros(until),
+            score=round(chosen.total, 4),
+            reasons=why,
+        )
+        return
     step.emit(
         TaskAssigned,
         task=task.task,
@@ -217,4 +248,5 @@ def _assign(
         lease_until=from_micros(until),
         score=round(chosen.total, 4),
         reasons=why,
+        record=record_of(expert, task.domain, policy),
     )

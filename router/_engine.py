@@ -8,7 +8,10 @@ or from a simulation. Each step runs in three phases:
 
 1. the workspace clock moves to the event's ``at`` (never backwards), which
    ends the leases that ran out and, at a new ISO week, renews capacity;
-2. the event's own handler changes the state, or refuses the event;
+2. the event's own handler changes the state, or refuses the event; then
+   every requirement step (v1.1) that falls due at this moment is reached
+   (``_ladder``), for every task the event left neither completed nor
+   cancelled;
 3. dispatch serves the queue: every task that some available expert with
    room can take is assigned, by priority, then age, then id, to the expert
    the policy scores best (ties by expert id).
@@ -39,6 +42,7 @@ from events import (
     TaskCompleted,
     TaskCreated,
     TaskDeclined,
+    TaskExtended,
     TaskRequeued,
     TaskReviewed,
     TaskSubmitted,
@@ -50,9 +54,10 @@ from events import (
 
 from ._dispatch import dispatch
 from ._gaps import recheck
+from ._ladder import allow_list, escalate, ladder_of, schedule
 from ._policy import DEFAULT_POLICY, Policy
 from ._scoring import Ranking
-from ._state import CANCELLED, COMPLETED, Expert, Record, Task, Workspace
+from ._state import CANCELLED, COMPLETED, Expert, Extras, Record, Task, Workspace
 from ._step import Step, output_id
 
 __all__ = ["Engine", "output_id"]
@@ -105,11 +110,13 @@ class Engine:
         ws = self.workspaces.get(event.workspace)
         if ws is None:
             ws = self.workspaces[event.workspace] = Workspace(event.workspace)
-        step = Step(ws, event)
+        step = Step(ws, event, self.policy)
         try:
             self._advance(step, to_micros(event.at))
             handler = _HANDLERS[type(event)]
             handler(self, step, event)
+            if ws.escalations and ws.escalations[0][0] <= ws.clock:
+                escalate(step)
             if step.tasks or step.experts:
                 dispatch(step, self.policy, self.ranking)
         except Exception as error:  # the second line of defence: see the docstring
@@ -231,8 +238,29 @@ class Engine:
             exclude=frozenset(event.exclude) if event.exclude else None,
             parent=event.parent,
         )
+        if event.quality is not None or event.experts or event.steps or event.agreement is not None:
+            self._v1_1(ws, event, created, task)
         ws.enqueue(task)
         step.tasks.append(task)
+
+    def _v1_1(self, ws: Workspace, event: TaskCreated, created: int, task: Task) -> None:
+        """The optional v1.1 fields: gate, allow-list, steps and adaptive overlap."""
+        allowed, names = allow_list(event.experts or ())
+        extras = task.v1_1 = Extras(
+            gate=event.quality,
+            allowed=allowed,
+            names=names,
+            max_judgements=event.max_judgements or event.judgements,
+        )
+        task.extra = extras.gate is not None or allowed is not None
+        if extras.gate is not None:
+            ws.gated += 1
+        if event.steps:
+            extras.ladder = ladder_of(ws, event, created, task, extras)
+            schedule(ws, task)
+        if event.agreement is not None:
+            extras.agreement = event.agreement
+            extras.answers = []
 
     def _on_cancelled(self, step: Step, event: TaskCancelled) -> None:
         task = self._open_task(step, event.task)
@@ -243,6 +271,8 @@ class Engine:
         task.state = CANCELLED
         step.ws.dequeue(task)
         task.tried = None
+        if task.v1_1 is not None and task.v1_1.gate is not None:
+            step.ws.gated -= 1
 
     def _on_declined(self, step: Step, event: TaskDeclined) -> None:
         held = self._held(step, event.task, event.expert)
@@ -258,11 +288,45 @@ class Engine:
         if task.submitters is None:
             task.submitters = []
         task.submitters.append(expert.expert)
-        if len(task.submitters) >= task.judgements:
-            task.state = COMPLETED
-            task.tried = None
-            step.ws.dequeue(task)
-            step.emit(TaskCompleted, task=task.task)
+        extras = task.v1_1
+        if extras is not None and extras.answers is not None:
+            extras.answers.append(event.answer)
+        if len(task.submitters) < task.judgements:
+            return
+        if (
+            extras is not None
+            and extras.answers is not None
+            and task.judgements < extras.max_judgements
+        ):
+            largest, share = _agreement(extras.answers)
+            assert extras.agreement is not None
+            if share < extras.agreement:
+                self._extend(step, task, extras, largest, share)
+                return
+        task.state = COMPLETED
+        task.tried = None
+        step.ws.dequeue(task)
+        if extras is not None and extras.gate is not None:
+            step.ws.gated -= 1
+        step.emit(TaskCompleted, task=task.task)
+
+    def _extend(self, step: Step, task: Task, extras: Extras, largest: int, share: float) -> None:
+        """Adaptive overlap: the answers disagree, so ask one more expert."""
+        assert extras.answers is not None and extras.agreement is not None
+        task.judgements += 1
+        step.emit(
+            TaskExtended,
+            task=task.task,
+            judgements=task.judgements,
+            agreement=share,
+            reason=(
+                f"{largest} of {len(extras.answers)} answers agree "
+                f"({share:.3f} < {extras.agreement:g}): one more judgement, "
+                f"{task.judgements} of at most {extras.max_judgements}"
+            ),
+        )
+        step.ws.enqueue(task)
+        step.tasks.append(task)
 
     def _on_reviewed(self, step: Step, event: TaskReviewed) -> None:
         ws = step.ws
@@ -285,6 +349,9 @@ class Engine:
         record.reviews += 1
         record.total += event.score
         record.passed += event.passed
+        if ws.gated and expert.idle:
+            # A better record may open a gated task to this expert at this moment.
+            step.experts[expert.expert] = expert
 
     def _on_tick(self, step: Step, event: ClockTick) -> None:
         """The clock already moved in phase 1; a tick carries nothing more."""
@@ -357,6 +424,20 @@ class Engine:
         if reason != "cancelled" and task.taken() < task.judgements:
             step.ws.enqueue(task)
             step.tasks.append(task)
+
+
+def _agreement(answers: list[str | None]) -> tuple[int, float]:
+    """The largest group of equal answers, and its share of all submissions.
+
+    A submission without an answer counts among the submissions but is in
+    no group; the share is an IEEE-754 double division, as the contract says.
+    """
+    groups: dict[str, int] = {}
+    for answer in answers:
+        if answer is not None:
+            groups[answer] = groups.get(answer, 0) + 1
+    largest = max(groups.values(), default=0)
+    return largest, largest / len(answers)
 
 
 _Handler = Callable[[Engine, Step, Any], None]

@@ -10,21 +10,25 @@ decision, so it names every part of the score.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Final, Protocol
 
 from events import CEFR_LEVELS, EDUCATION_LEVELS, HOUR
 
 from ._policy import Policy, Score
-from ._state import Expert, Task, Workspace
+from ._state import Expert, Extras, Task, Workspace
 
 __all__ = [
     "CEFR_NAMES",
     "EDUCATION_NAMES",
     "Ranking",
+    "admitted",
     "choose",
     "personal",
     "reasons",
+    "record_of",
     "score",
+    "v1_1_reasons",
 ]
 
 #: CEFR rank -> level name, and education rank -> level name, for reasons.
@@ -69,10 +73,16 @@ def choose(
     skill, fluency, education, minutes = task.skill, task.fluency, task.education, task.minutes
     barred = task.tried is not None or task.exclude is not None or task.parent is not None
     rank = score if ranking is None else ranking.score
+    extra = task.extra
+    idle: Iterable[str] = pool.idle
+    if extra:
+        allowed = task.v1_1.allowed if task.v1_1 is not None else None
+        if allowed is not None and len(allowed) < len(pool.idle):
+            idle = [name for name in allowed if name in pool.idle]
     best: Expert | None = None
     best_total = -1.0
     eligible = 0
-    for expert_id in pool.idle:
+    for expert_id in idle:
         expert = experts[expert_id]
         if (
             expert.domains.get(domain, 0) < skill
@@ -80,6 +90,7 @@ def choose(
             or expert.education < education
             or (expert.used if expert.week == week else 0) + minutes > expert.capacity
             or (barred and not personal(ws, expert, task))
+            or (extra and not admitted(expert, task, policy))
         ):
             continue
         eligible += 1
@@ -108,6 +119,24 @@ def personal(ws: Workspace, expert: Expert, task: Task) -> bool:
         ):
             return False
     return True
+
+
+def record_of(expert: Expert, domain: str, policy: Policy) -> float:
+    """The expert's quality record in the domain: the prior until they are reviewed."""
+    record = expert.records.get(domain) if expert.records else None
+    if record is None:
+        return policy.quality_prior
+    return policy.quality_of(record.reviews, record.total)
+
+
+def admitted(expert: Expert, task: Task, policy: Policy) -> bool:
+    """The v1.1 checks of a task that has them: on its allow-list, and through its gate."""
+    extras = task.v1_1
+    if extras is None:
+        return True
+    if extras.allowed is not None and expert.expert not in extras.allowed:
+        return False
+    return extras.gate is None or record_of(expert, task.domain, policy) >= extras.gate
 
 
 def score(ws: Workspace, expert: Expert, task: Task, policy: Policy) -> Score:
@@ -144,7 +173,7 @@ def reasons(
     else:
         idle = f"idle {(ws.clock - expert.last_assigned) / HOUR:.1f}h"
     fluency = CEFR_NAMES[expert.languages[task.language]]
-    return (
+    said = (
         f"meets {task.domain} {expert.domains[task.domain]}>={task.skill}, "
         f"{task.language} {fluency}>={CEFR_NAMES[task.fluency]}, "
         f"{EDUCATION_NAMES[expert.education]}>={EDUCATION_NAMES[task.education]}",
@@ -156,3 +185,18 @@ def reasons(
         if eligible == 1
         else f"best of {eligible} eligible with room",
     )
+    return said
+
+
+def v1_1_reasons(expert: Expert, task: Task, extras: Extras, policy: Policy) -> list[str]:
+    """What a v1.1 task adds after the requirement: the step in force, the gate, the list."""
+    said = []
+    if extras.reached:
+        after = extras.ladder[extras.reached - 1].after
+        said.append(f"step {extras.reached} in force (after {after} minutes)")
+    if extras.gate is not None:
+        record = record_of(expert, task.domain, policy)
+        said.append(f"record {record:.3f}>={extras.gate:.3f} in {task.domain}")
+    if extras.allowed is not None:
+        said.append(f"named: one of {len(extras.allowed)} on the task's list")
+    return said

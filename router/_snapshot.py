@@ -49,6 +49,8 @@ class _Workspace(msgspec.Struct, array_like=True, gc=False):
     tasks: list[Task]  # in insertion order
     pools: list[_Pool]  # in insertion order
     leases: list[tuple[int, str, str]]  # the heap, as a list
+    escalations: list[tuple[int, str, int]]  # the heap of steps due, as a list
+    gated: int
 
 
 class _Snapshot(msgspec.Struct, kw_only=True):
@@ -88,6 +90,8 @@ def snapshot(engine: Engine) -> bytes:
                     list(ws.tasks.values()),
                     [_Pool(key, list(pool.classes)) for key, pool in ws.pools.items()],
                     list(ws.leases),
+                    list(ws.escalations),
+                    ws.gated,
                 )
                 for ws in engine.workspaces.values()
             ],
@@ -134,4 +138,6 @@ def _workspace(state: _Workspace) -> Workspace:
             pool.classes[task.requirement].add(task)
             pool.queued += 1
     ws.leases = state.leases
+    ws.escalations = state.escalations
+    ws.gated = state.gated
     return ws

@@ -24,8 +24,10 @@ __all__ = [
     "QUEUED",
     "ClassQueue",
     "Expert",
+    "Extras",
     "Pool",
     "Record",
+    "Rung",
     "Task",
     "Workspace",
 ]
@@ -76,6 +78,38 @@ class Expert(msgspec.Struct, gc=False):
         return len(self.assignments) if self.assignments else 0
 
 
+class Rung(msgspec.Struct, frozen=True, gc=False):
+    """The requirements of a task from one of its steps on (v1.1), all fields resolved.
+
+    ``allowed`` is the allow-list as a set (None: no list) and ``names`` the
+    same list as the producer wrote it, for ``task.escalated``.
+    """
+
+    after: int  # minutes after the task's own ``at``
+    due: int  # instant (µs) the step is reached
+    skill: int
+    fluency: int
+    education: int
+    gate: float | None
+    allowed: frozenset[str] | None
+    names: tuple[str, ...]
+    requirement: Requirement
+    changes: str  # what the step changes, in words
+
+
+class Extras(msgspec.Struct, gc=False):
+    """What only a v1.1 task has, kept apart so that a v1 task pays one empty slot."""
+
+    gate: float | None = None  # minimum quality record in the domain
+    allowed: frozenset[str] | None = None  # only these experts, if set
+    names: tuple[str, ...] = ()  # the allow-list as written
+    ladder: tuple[Rung, ...] = ()  # the steps, resolved
+    reached: int = 0  # steps reached so far
+    max_judgements: int = 0
+    agreement: float | None = None
+    answers: list[str | None] | None = None  # one per submission, with ``agreement``
+
+
 class Task(msgspec.Struct, order=True, gc=False):
     """A task and its assignments. Ordered by (rank, task): the queue order."""
 
@@ -102,6 +136,10 @@ class Task(msgspec.Struct, order=True, gc=False):
     open: dict[str, int] | None = None  # expert -> instant assigned (µs), in assignment order
     submitters: list[str] | None = None
     tried: set[str] | None = None  # everyone ever assigned: never again
+    # --- v1.1 ---------------------------------------------------------------
+    #: A gate or an allow-list is in force: the one flag the hot path reads.
+    extra: bool = False
+    v1_1: Extras | None = None
 
     def taken(self) -> int:
         """Open assignments plus submissions."""
@@ -179,7 +217,18 @@ class Pool:
 class Workspace:
     """Everything the router knows about one workspace."""
 
-    __slots__ = ("clock", "experts", "leases", "name", "pools", "strings", "tasks", "week")
+    __slots__ = (
+        "clock",
+        "escalations",
+        "experts",
+        "gated",
+        "leases",
+        "name",
+        "pools",
+        "strings",
+        "tasks",
+        "week",
+    )
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -190,6 +239,8 @@ class Workspace:
         self.pools: dict[PoolKey, Pool] = {}
         self.leases: list[tuple[int, str, str]] = []  # heap of (until, task, expert)
         self.strings: dict[object, object] = {}  # interned names and keys
+        self.escalations: list[tuple[int, str, int]] = []  # heap of (due, task, step index)
+        self.gated = 0  # tasks neither completed nor cancelled with a gate in force
 
     def intern(self, value: _T) -> _T:
         """One shared object per distinct domain, language, kind or key."""

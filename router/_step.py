@@ -12,6 +12,7 @@ from typing import Any, Final
 
 from events import InputEvent, OutputEvent
 
+from ._policy import Policy
 from ._state import Expert, Task, Workspace
 
 __all__ = ["Step", "output_id"]
@@ -40,11 +41,12 @@ class Step:
     dispatch only needs to match those against the rest.
     """
 
-    __slots__ = ("cause", "experts", "outputs", "tasks", "ws")
+    __slots__ = ("cause", "experts", "outputs", "policy", "tasks", "ws")
 
-    def __init__(self, ws: Workspace, cause: InputEvent) -> None:
+    def __init__(self, ws: Workspace, cause: InputEvent, policy: Policy) -> None:
         self.ws = ws
         self.cause = cause
+        self.policy = policy
         self.outputs: list[OutputEvent] = []
         self.tasks: list[Task] = []
         self.experts: dict[str, Expert] = {}

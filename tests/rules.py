@@ -1,15 +1,26 @@
-"""An independent referee of the contract's rules of routing (rules 1 to 4).
+"""An independent referee of the contract's rules of routing (rules 1 to 4), v1.1 included.
 
 It shares no code with ``router``: it keeps its own plain model of experts,
 tasks and assignments, fed with each input event followed by the outputs the
 engine wrote for it, and raises AssertionError at the first broken rule.
 Slow and simple on purpose: it is the specification, executable.
+
+Version 1.1 as amended: rule 1 with the *current* requirements (after every
+step reached, gate and allow-list included, records computed here from the
+reviews), rule 3 against the current judgements (each ``task.extended``
+raises them by one, never above ``max_judgements``; completion exactly when
+the answers agree or the maximum is reached), rule 4 under the current
+requirements, steps reached exactly on the first input at or after their due
+moment, and the order within a moment (own outputs, escalations, assignments).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+
+import msgspec
 
 from events import (
     EventRejected,
@@ -23,6 +34,8 @@ from events import (
     TaskCompleted,
     TaskCreated,
     TaskDeclined,
+    TaskEscalated,
+    TaskExtended,
     TaskRequeued,
     TaskReviewed,
     TaskSubmitted,
@@ -49,6 +62,17 @@ class Person:
     removed: bool = False
 
 
+@dataclass(frozen=True)
+class Needs:
+    """A task's requirements at one step: the v1 three, the gate and the allow-list."""
+
+    skill: int
+    fluency: int
+    education: int
+    gate: float | None
+    allowed: frozenset[str] | None
+
+
 @dataclass
 class Work:
     spec: TaskCreated
@@ -56,21 +80,69 @@ class Work:
     open: dict[str, datetime] = field(default_factory=dict)  # expert -> assigned at
     submitters: list[str] = field(default_factory=list)
     tried: set[str] = field(default_factory=set)
+    judgements: int = 0  # current: the spec's, plus one per task.extended
+    reached: int = 0  # steps reached
+    answers: list[str | None] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.judgements = self.spec.judgements
 
     @property
     def rank(self) -> tuple[int, datetime, str]:
         return (-self.spec.priority, self.spec.at, self.spec.task)
 
+    @property
+    def most(self) -> int:
+        return self.spec.max_judgements or self.spec.judgements
+
     def needs_more(self) -> bool:
-        return (
-            self.state == "queued" and len(self.open) + len(self.submitters) < self.spec.judgements
+        return self.state == "queued" and len(self.open) + len(self.submitters) < self.judgements
+
+    def needs(self, reached: int | None = None) -> Needs:
+        """The requirements after the first ``reached`` steps (default: those reached)."""
+        spec = self.spec
+        skill, fluency, education = spec.skill, spec.fluency, spec.education
+        gate = spec.quality
+        experts = tuple(spec.experts or ())
+        for step in (spec.steps or ())[: self.reached if reached is None else reached]:
+            if step.skill is not msgspec.UNSET:
+                skill = step.skill
+            if step.fluency is not msgspec.UNSET:
+                fluency = step.fluency
+            if step.education is not msgspec.UNSET:
+                education = step.education
+            if step.quality is not msgspec.UNSET:
+                gate = step.quality
+            if step.experts is not msgspec.UNSET:
+                experts = tuple(step.experts)
+        return Needs(
+            skill,
+            CEFR.index(fluency),
+            EDU.index(education),
+            gate,
+            frozenset(experts) if experts else None,
         )
+
+    def due_steps(self, clock: datetime) -> int:
+        """How many steps the clock has reached: clock - at >= after_minutes."""
+        waited = clock - self.spec.at
+        return sum(
+            1 for step in self.spec.steps or () if waited >= timedelta(minutes=step.after_minutes)
+        )
+
+    def share(self) -> tuple[int, float]:
+        groups = Counter(answer for answer in self.answers if answer is not None)
+        largest = max(groups.values(), default=0)
+        return largest, largest / len(self.answers)
 
 
 class Referee:
     """Checks one workspace's stream of (input, outputs) against rules 1 to 4."""
 
-    def __init__(self) -> None:
+    def __init__(self, prior: float = 0.75, prior_reviews: float = 3.0) -> None:
+        self.prior = prior
+        self.prior_reviews = prior_reviews
+        self.reviews: dict[tuple[str, str], list[float]] = {}  # (expert, domain) -> [n, sum]
         self.people: dict[str, Person] = {}
         self.work: dict[str, Work] = {}
         self.clock = datetime.min.replace(tzinfo=UTC)
@@ -78,6 +150,9 @@ class Referee:
         self.leases: dict[tuple[str, str], datetime] = {}
         self.assigned = 0
         self.completed = 0
+        self.extended = 0
+        self.escalated = 0
+        self.last_due = None
 
     # --- the rules ----------------------------------------------------------
 
@@ -90,17 +165,29 @@ class Referee:
         ]
         return max(levels, default=-1)
 
-    def qualified(self, name: str, work: Work) -> bool:
-        """Rule 1 without availability: requirements and personal exclusions."""
+    def record(self, name: str, domain: str) -> float:
+        """The contract's quality record: (prior x n0 + sum) / (n0 + reviews)."""
+        n, total = self.reviews.get((name, domain), (0, 0.0))
+        if not n:
+            return self.prior
+        return (self.prior * self.prior_reviews + total) / (self.prior_reviews + n)
+
+    def qualified(self, name: str, work: Work, needs: Needs | None = None) -> bool:
+        """Rule 1 without availability: requirements (current by default) and exclusions."""
         person = self.people[name]
         spec = work.spec
+        needs = needs or work.needs()
         if person.removed:
             return False
-        if person.domains.get(spec.domain, 0) < spec.skill:
+        if person.domains.get(spec.domain, 0) < needs.skill:
             return False
-        if self.language_level(person, spec.language) < CEFR.index(spec.fluency):
+        if self.language_level(person, spec.language) < needs.fluency:
             return False
-        if person.education < EDU.index(spec.education):
+        if person.education < needs.education:
+            return False
+        if needs.allowed is not None and name not in needs.allowed:
+            return False
+        if needs.gate is not None and self.record(name, spec.domain) < needs.gate:
             return False
         if name in spec.exclude or name in work.tried:
             return False
@@ -132,6 +219,8 @@ class Referee:
             assert out.workspace == event.workspace
         rejected = [o for o in outputs if isinstance(o, EventRejected)]
         assert len(rejected) <= 1
+        self.check_order(outputs)
+        self.last_due = None
         leading = 0
         while (
             leading < len(outputs)
@@ -146,6 +235,18 @@ class Referee:
         for out in outputs[leading:]:
             self.output(out)
         self.after_step()
+
+    def check_order(self, outputs: list[OutputEvent]) -> None:
+        """Own outputs and ended leases, then escalations, then assignments."""
+        phase = 0
+        for out in outputs:
+            if isinstance(out, TaskEscalated):
+                assert phase <= 1, f"{out.task} escalated after an assignment of the moment"
+                phase = 1
+            elif isinstance(out, TaskAssigned):
+                phase = 2
+            elif not isinstance(out, TaskUnroutable):  # the staffing check runs in dispatch too
+                assert phase == 0, f"{type(out).__name__} of {out.cause} comes after escalations"
 
     def expect_rejection(self, event: InputEvent, rejected: bool) -> None:
         """The engine refuses exactly the events the contract says it must."""
@@ -194,6 +295,11 @@ class Referee:
             del work.open[event.expert]
             del self.leases[(event.task, event.expert)]
             work.submitters.append(event.expert)
+            work.answers.append(event.answer)
+        elif isinstance(event, TaskReviewed):
+            key = (event.expert, self.work[event.task].spec.domain)
+            n, total = self.reviews.get(key, (0, 0.0))
+            self.reviews[key] = [n + 1, total + event.score]  # in log order
 
     def output(self, out: OutputEvent) -> None:
         if isinstance(out, TaskAssigned):
@@ -209,17 +315,62 @@ class Referee:
         elif isinstance(out, TaskCompleted):
             work = self.work[out.task]
             assert work.state == "queued", f"{out.task} completed twice or after cancel"
-            assert len(work.submitters) == work.spec.judgements
+            assert len(work.submitters) == work.judgements
             assert not work.open
+            if work.spec.agreement is not None:
+                _, share = work.share()
+                assert share >= work.spec.agreement or work.judgements == work.most, (
+                    f"rule 3: {out.task} completed while its answers disagree"
+                )
             work.state = "completed"
             self.completed += 1
+        elif isinstance(out, TaskExtended):
+            work = self.work[out.task]
+            agreement = work.spec.agreement
+            assert work.state == "queued" and not work.open
+            assert len(work.submitters) == work.judgements
+            _, share = work.share()
+            assert agreement is not None and share < agreement, f"{out.task} extended needlessly"
+            assert work.judgements < work.most, f"rule 3: {out.task} above max_judgements"
+            assert out.judgements == work.judgements + 1 and out.agreement == share
+            work.judgements += 1
+            self.extended += 1
+        elif isinstance(out, TaskEscalated):
+            self.check_escalation(out)
         elif isinstance(out, TaskUnroutable):
             work = self.work[out.task]
             assert work.needs_more()
-            assert not any(
-                self.qualified(name, work) and self.people[name].minutes >= work.spec.minutes
-                for name in self.people
-            ), f"{out.task} is routable"
+            for reached in range(work.reached, len(work.spec.steps or ()) + 1):
+                needs = work.needs(reached)
+                assert not any(
+                    self.qualified(name, work, needs)
+                    and self.people[name].minutes >= work.spec.minutes
+                    for name in self.people
+                ), f"{out.task} is routable at step {reached}"
+
+    def check_escalation(self, out: TaskEscalated) -> None:
+        """A step is reached once, in order, never before clock - at >= after_minutes."""
+        work = self.work[out.task]
+        assert work.state == "queued", f"{out.task} escalated when completed or cancelled"
+        steps = work.spec.steps or ()
+        assert out.step == work.reached + 1 <= len(steps), f"{out.task} step {out.step} out of turn"
+        after = steps[out.step - 1].after_minutes
+        due = work.spec.at + timedelta(minutes=after)
+        assert self.clock >= due, f"{out.task} reached step {out.step} early"
+        key = (due, out.task, out.step)
+        assert self.last_due is None or self.last_due < key, "escalations out of order"
+        self.last_due = key
+        work.reached += 1
+        needs = work.needs()
+        got = out.requirements
+        assert (got.skill, CEFR.index(got.fluency), EDU.index(got.education), got.quality) == (
+            needs.skill,
+            needs.fluency,
+            needs.education,
+            needs.gate,
+        )
+        assert (frozenset(got.experts) or None) == needs.allowed
+        self.escalated += 1
 
     def check_assignment(self, out: TaskAssigned) -> None:
         work = self.work[out.task]
@@ -233,6 +384,14 @@ class Referee:
                     f"rule 4: {name} got {out.task} while {other.spec.task} ranks first"
                 )
         assert out.lease_until > self.clock
+        needs = work.needs()
+        if needs.gate is None:
+            assert out.record is None, f"{out.task}: a record without a gate"
+        else:
+            assert out.record == self.record(name, work.spec.domain), f"{out.task}: wrong record"
+            assert out.record >= needs.gate
+        if work.reached:
+            assert any(f"step {work.reached}" in reason for reason in out.reasons)
         work.open[name] = self.clock
         self.leases[(out.task, name)] = out.lease_until
         work.tried.add(name)
@@ -245,7 +404,13 @@ class Referee:
             assert until > self.clock, f"lease of {name} on {task} outlived its end"
         for work in self.work.values():
             if work.state == "queued":
-                assert len(work.submitters) < work.spec.judgements, (
+                assert work.reached == work.due_steps(self.clock), (
+                    f"{work.spec.task} has reached {work.reached} steps, due "
+                    f"{work.due_steps(self.clock)}"
+                )
+                assert work.judgements <= work.most
+            if work.state == "queued":
+                assert len(work.submitters) < work.judgements, (
                     f"rule 3: {work.spec.task} has all judgements but is not completed"
                 )
             if not work.needs_more():

@@ -6,6 +6,10 @@ judgements, cancellations, declines, submissions, reviews, ticks, in two
 workspaces that share ids), feeding each to the engine and the output to an
 independent referee (tests/rules.py). Submissions and declines mostly come
 from real holders, sometimes from anyone, so refusals are exercised too.
+
+About half the tasks use v1.1 (requirement steps, quality gates, allow-lists
+naming known and unknown experts, adaptive overlap with answers from a
+three-letter alphabet); the rest are v1 tasks, in the same streams.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from events import (
     TaskCreated,
     TaskDeclined,
     TaskReviewed,
+    TaskStep,
     TaskSubmitted,
     encode,
 )
@@ -57,6 +62,39 @@ ACTIONS = [
     "reviewed",
     "tick",
 ]
+
+
+ANSWERS = [None, "a", "a", "b", "c"]
+GATES = [None, 0.5, 0.7, 0.75, 0.8, 0.9]
+NAMED = [*EXPERTS, "zed"]  # zed never has a profile: a list may wait for nobody
+
+
+def v1_1_fields(data: st.DataObject) -> dict[str, object]:
+    """The optional v1.1 fields of a task: gate, allow-list, steps, adaptive overlap."""
+    fields: dict[str, object] = {
+        "quality": data.draw(st.sampled_from(GATES)),
+        "experts": tuple(data.draw(st.lists(st.sampled_from(NAMED), max_size=2))),
+    }
+    afters = sorted(data.draw(st.sets(st.sampled_from([1, 5, 15, 30, 60, 120, 600]), max_size=3)))
+    steps = []
+    for after in afters:
+        step: dict[str, object] = {}
+        if data.draw(st.booleans()):
+            step["skill"] = data.draw(st.integers(1, 4))
+        if data.draw(st.booleans()):
+            step["fluency"] = data.draw(st.sampled_from(CEFR[3:]))
+        if data.draw(st.booleans()):
+            step["education"] = data.draw(st.sampled_from(EDU[:4]))
+        if data.draw(st.booleans()):
+            step["quality"] = data.draw(st.sampled_from(GATES))
+        if data.draw(st.booleans()):
+            step["experts"] = tuple(data.draw(st.lists(st.sampled_from(NAMED), max_size=2)))
+        steps.append(TaskStep(after_minutes=after, **step))  # type: ignore[arg-type]
+    fields["steps"] = tuple(steps)
+    if data.draw(st.booleans()):
+        fields["agreement"] = data.draw(st.sampled_from([0.5, 0.6, 0.75, 1.0]))
+        fields["max_judgements"] = data.draw(st.integers(3, 5))
+    return fields
 
 
 def draw_event(data: st.DataObject, n: int, at: datetime, ws: str, referee: Referee) -> InputEvent:
@@ -109,6 +147,7 @@ def draw_event(data: st.DataObject, n: int, at: datetime, ws: str, referee: Refe
             judgements=data.draw(st.integers(1, 3)),
             exclude=tuple(data.draw(st.lists(st.sampled_from(EXPERTS), max_size=2, unique=True))),
             parent=pick(earlier) if earlier and data.draw(st.booleans()) else None,
+            **(v1_1_fields(data) if data.draw(st.booleans()) else {}),
         )
     if action == "cancelled":
         return TaskCancelled(eid, at, ws, task=pick(TASKS))
@@ -121,7 +160,13 @@ def draw_event(data: st.DataObject, n: int, at: datetime, ws: str, referee: Refe
         if action == "declined":
             return TaskDeclined(eid, at, ws, task=task, expert=expert)
         return TaskSubmitted(
-            eid, at, ws, task=task, expert=expert, seconds=data.draw(st.integers(0, 5000))
+            eid,
+            at,
+            ws,
+            task=task,
+            expert=expert,
+            seconds=data.draw(st.integers(0, 5000)),
+            answer=data.draw(st.sampled_from(ANSWERS)),
         )
     if action == "reviewed":
         done = sorted((t, e) for t, w in referee.work.items() for e in w.submitters)
@@ -154,7 +199,9 @@ def dispatch_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
 @given(st.data())
 def test_random_streams_keep_rules_1_to_4(data: st.DataObject) -> None:
     engine = Engine(POLICY)
-    referees = {ws: Referee() for ws in WORKSPACES}
+    referees = {
+        ws: Referee(POLICY.quality_prior, POLICY.quality_prior_reviews) for ws in WORKSPACES
+    }
     clock = START
     stream: list[InputEvent] = []
     for n in range(data.draw(st.integers(5, 80), label="events")):
@@ -227,6 +274,98 @@ def test_busy_workspace_keeps_rules(data: st.DataObject) -> None:
         if holders:
             task, expert = data.draw(st.sampled_from(holders))
             feed(TaskSubmitted(f"x{n}", at, "w", task=task, expert=expert, seconds=60))
+        else:
+            feed(ClockTick(f"k{n}", at, "w"))
+    assert referee.assigned >= 0  # the referee checked every step
+
+
+@given(st.data())
+def test_v1_1_workspace_keeps_the_amended_rules(data: st.DataObject) -> None:
+    """A staffed workspace of v1.1 tasks: steps fall due, gates open, answers disagree."""
+    engine = Engine(POLICY)
+    referee = Referee(POLICY.quality_prior, POLICY.quality_prior_reviews)
+    at = START
+    n = 0
+
+    def feed(event: InputEvent) -> None:
+        referee.step(event, engine.apply(event))
+
+    def new_task(name: str) -> TaskCreated:
+        return TaskCreated(
+            f"c{n}",
+            at - timedelta(minutes=data.draw(st.sampled_from([0, 0, 0, 20]))),  # some late
+            "w",
+            task=name,
+            kind=data.draw(st.sampled_from(["rate", "edit"])),
+            domain=data.draw(st.sampled_from(DOMAINS)),
+            language="en",
+            minutes=data.draw(st.sampled_from([10, 40])),
+            skill=data.draw(st.integers(1, 5)),
+            fluency=data.draw(st.sampled_from(CEFR[3:])),
+            judgements=data.draw(st.integers(1, 3)),
+            priority=data.draw(st.sampled_from([0, 5, 90])),
+            **v1_1_fields(data),
+        )
+
+    for expert in EXPERTS:
+        n += 1
+        feed(
+            ExpertProfile(
+                f"p{n}",
+                at,
+                "w",
+                expert=expert,
+                domains={"stem": data.draw(st.integers(1, 5)), "law": data.draw(st.integers(1, 5))},
+                languages={"en": data.draw(st.sampled_from(CEFR[3:]))},
+                education=data.draw(st.sampled_from(EDU[1:])),
+                weekly_hours=data.draw(st.sampled_from([3.0, 20.0])),
+                concurrency=data.draw(st.integers(1, 2)),
+            )
+        )
+        n += 1
+        feed(ExpertStatus(f"s{n}", at, "w", expert=expert, status="available"))
+    created = 0
+    for _ in range(data.draw(st.integers(1, 6))):
+        n += 1
+        feed(new_task(TASKS[created]))
+        created += 1
+    for _ in range(data.draw(st.integers(0, 40))):
+        n += 1
+        at += timedelta(minutes=data.draw(st.sampled_from([0, 1, 5, 20, 60, 200])))
+        holders = sorted((t, e) for t, w in referee.work.items() for e in w.open)
+        done = sorted((t, e) for t, w in referee.work.items() for e in w.submitters)
+        action = data.draw(
+            st.sampled_from(["submit", "submit", "review", "decline", "tick", "new"])
+        )
+        if action in ("submit", "decline") and holders:
+            task, expert = data.draw(st.sampled_from(holders))
+            if action == "decline":
+                feed(TaskDeclined(f"d{n}", at, "w", task=task, expert=expert))
+            else:
+                answer = data.draw(st.sampled_from(ANSWERS))
+                feed(
+                    TaskSubmitted(
+                        f"x{n}", at, "w", task=task, expert=expert, seconds=60, answer=answer
+                    )
+                )
+        elif action == "review" and done:
+            task, expert = data.draw(st.sampled_from(done))
+            score = data.draw(st.sampled_from([0.0, 0.6, 0.9, 1.0]))
+            feed(
+                TaskReviewed(
+                    f"r{n}",
+                    at,
+                    "w",
+                    task=task,
+                    expert=expert,
+                    reviewer="qa",
+                    score=score,
+                    passed=True,
+                )
+            )
+        elif action == "new" and created < len(TASKS):
+            feed(new_task(TASKS[created]))
+            created += 1
         else:
             feed(ClockTick(f"k{n}", at, "w"))
     assert referee.assigned >= 0  # the referee checked every step

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import msgspec
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import router._snapshot
-from events import InputEvent, encode
+from events import InputEvent, decode_input, encode
 from router import Engine, Policy, SnapshotError, restore, snapshot
 from tests.streams import simulated
+
+ROOT = Path(__file__).parent.parent.parent
 
 
 def state(engine: Engine) -> object:
@@ -22,9 +26,22 @@ def fold(engine: Engine, events: tuple[InputEvent, ...]) -> list[bytes]:
     return [encode(o) for event in events for o in engine.apply(event)]
 
 
+def v1_1() -> tuple[InputEvent, ...]:
+    """The v1.1 quickstart: steps, gates, allow-lists, adaptive overlap."""
+    seen: set[str] = set()
+    events = []
+    for line in (ROOT / "examples" / "quickstart-v1.1.jsonl").read_bytes().splitlines():
+        event = decode_input(line)
+        if event.id not in seen:
+            seen.add(event.id)
+            events.append(event)
+    return tuple(events)
+
+
 STREAMS = {
     "busy": simulated(30, 4, 3),
     "other seed": simulated(20, 8, 11),
+    "v1.1": v1_1(),
 }
 EXPECTED = {name: fold(Engine(), events) for name, events in STREAMS.items()}
 
