@@ -16,7 +16,14 @@ from events import TriageError, json_schema
 from projections import render_text, report_json
 
 from .._policy_file import load_policy
-from ..embedded import DeadLetter, EmbeddedRuntime, Journal, ingest_lines, report_of
+from ..embedded import (
+    DeadLetter,
+    EmbeddedRuntime,
+    Journal,
+    WriterLock,
+    ingest_lines,
+    report_of,
+)
 from ..kafka import CONNECTION, kafka_settings
 from ._options import log_option, policy_option, settings_options
 
@@ -68,7 +75,7 @@ def run(until_idle: bool, tick: float | None, policy_path: Path | None, log_path
     policy = load_policy(policy_path)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    with Journal(log_path) as journal:
+    with WriterLock(log_path, "triage run"), Journal(log_path) as journal:
         runtime = EmbeddedRuntime(journal, policy)
         recovered = runtime.recover()
         try:
@@ -94,7 +101,7 @@ def dump(deadletters: bool, log_path: Path, **options: Any) -> None:
 
         dump_kafka(kafka_settings(options), out, deadletters=deadletters)
         return
-    with Journal(log_path, create=False) as journal:
+    with Journal(log_path, readonly=True) as journal:
         if deadletters:
             for letter in journal.dead_letters():
                 out.write(msgspec.json.encode(_letter_dict(letter)) + b"\n")
@@ -125,10 +132,10 @@ def report(as_json: bool, log_path: Path, **options: Any) -> None:
 
         built = report_kafka(kafka_settings(options))
     else:
-        with Journal(log_path, create=False) as journal:
+        with Journal(log_path, readonly=True) as journal:
             built = report_of(journal)
     if as_json:
-        sys.stdout.buffer.write(report_json(built) + b"\n")
+        sys.stdout.buffer.write(report_json(built, with_global=True) + b"\n")
     else:
         click.echo(render_text(built))
 

@@ -16,12 +16,13 @@ from datetime import UTC, datetime
 
 import msgspec
 
-from events import InputEvent, OutputEvent, clock_ticks, decode_input
+from events import InputEvent, InvalidEvent, OutputEvent, clock_ticks, decode_input
 from router import DEFAULT_POLICY, Engine, Policy
 
 from .._logging import log_decisions
 from .._policy_file import encode_policy
 from ._journal import Journal
+from ._sqlite import damaged
 
 __all__ = ["EmbeddedRuntime"]
 
@@ -48,23 +49,38 @@ class EmbeddedRuntime:
 
     def recover(self) -> int:
         """Rebuild the engine from the processed inputs; returns how many were folded."""
-        epochs = [
-            (pos, msgspec.json.decode(body, type=Policy)) for pos, body in self.journal.policies()
-        ]
+        try:
+            epochs = [
+                (pos, msgspec.json.decode(body, type=Policy))
+                for pos, body in self.journal.policies()
+            ]
+        except msgspec.DecodeError as exc:
+            raise damaged(self.journal.path, f"a policy does not decode: {exc}") from None
         processed = self.journal.processed()
         folded = 0
         while self.position < processed:
             rows = self.journal.inputs(self.position, upto=processed, limit=self.batch * 5)
+            if not rows:
+                raise damaged(
+                    self.journal.path,
+                    f"its processed mark is {processed}, its last input is {self.position}",
+                )
             for pos, body in rows:
                 while epochs and epochs[0][0] <= pos:
                     self.engine.policy = epochs.pop(0)[1]
-                self.engine.apply(decode_input(body))
+                self.engine.apply(self._decode(pos, body))
                 self.position = pos
                 folded += 1
         self.engine.policy = self.policy
         self.journal.set_policy(encode_policy(self.policy))
         self.recovered = True
         return folded
+
+    def _decode(self, pos: int, body: bytes) -> InputEvent:
+        try:
+            return decode_input(body)
+        except InvalidEvent as exc:
+            raise damaged(self.journal.path, f"input {pos} does not decode: {exc.reason}") from None
 
     def step(self) -> int:
         """Process one batch of pending inputs; returns how many."""
@@ -75,12 +91,11 @@ class EmbeddedRuntime:
             return 0
         results = []
         for pos, body in rows:
-            outputs = self.engine.apply(decode_input(body))
+            outputs = self.engine.apply(self._decode(pos, body))
             results.append((pos, outputs))
             if outputs and self.on_outputs is not None:
                 self.on_outputs(outputs)
-        self.journal.record(results)
-        self.position = rows[-1][0]
+        self.position = self.journal.record(results, after=self.position)
         self.done += len(rows)
         return len(rows)
 
