@@ -41,10 +41,12 @@ LAYERS = {
 SHELL = {
     "triage._logging": set(),
     "triage._policy_file": set(),
+    "triage._clock_guard": set(),
     "triage.embedded": {"triage._logging", "triage._policy_file"},
     "triage.kafka": {"triage._logging", "triage._policy_file"},
     "triage.sim": {"triage._logging", "triage._policy_file", "triage.embedded"},
     "triage.cli": {
+        "triage._clock_guard",
         "triage._logging",
         "triage._policy_file",
         "triage.embedded",

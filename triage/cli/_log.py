@@ -6,15 +6,17 @@ import json
 import signal
 import sys
 import threading
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import click
 import msgspec
 
-from events import TriageError, json_schema
+from events import InputEvent, TriageError, json_schema, to_micros
 from projections import render_text, report_json
 
+from .._clock_guard import describe_ahead
 from .._policy_file import load_policy
 from ..embedded import (
     DeadLetter,
@@ -41,23 +43,52 @@ _optional_broker = settings_options(
 
 @click.command()
 @click.argument("source", type=click.File("rb"))
+@click.option(
+    "--max-ahead-seconds",
+    type=click.FloatRange(min=0),
+    default=86_400,
+    show_default=True,
+    envvar="TRIAGE_MAX_AHEAD_SECONDS",
+    show_envvar=True,
+    help="Dead-letter events dated more than SECONDS ahead of the wall clock; "
+    "0 accepts any date (backfills, simulations).",
+)
 @log_option()
-def ingest(source: BinaryIO, log_path: Path) -> None:
+def ingest(source: BinaryIO, max_ahead_seconds: float, log_path: Path) -> None:
     """Append the JSON Lines events of SOURCE (a file, or - for stdin) to the log.
 
-    Invalid lines go to the dead letters with their line number and reason;
-    events already in the log (same workspace and id) are counted as duplicates.
+    Invalid lines go to the dead letters with their line number and reason, as do
+    events too far ahead of the wall clock and events whose id is in the log with
+    another body (conflicts); an event already in the log as it is (same workspace,
+    id and body) is counted as a duplicate. Unknown fields are ignored, and named
+    on stderr.
     """
     name = "stdin" if source is sys.stdin.buffer else getattr(source, "name", "input")
+    now = to_micros(datetime.now(UTC))  # the wall clock: read here, for the guard only
+
+    def too_far_ahead(event: InputEvent) -> str | None:
+        return describe_ahead(to_micros(event.at), now, max_ahead_seconds)
+
     with Journal(log_path) as journal:
         try:
-            result = ingest_lines(journal, source, f"ingest:{name}")
+            result = ingest_lines(
+                journal,
+                source,
+                f"ingest:{name}",
+                refuse=too_far_ahead if max_ahead_seconds else None,
+            )
         except OSError as exc:
             raise TriageError(f"cannot read {name}: {exc}") from None
     click.echo(
         f"accepted {result.accepted}, duplicates {result.duplicates}, "
-        f"dead-lettered {result.dead_lettered}"
+        f"conflicts {result.conflicts}, dead-lettered {result.dead_lettered}"
     )
+    if result.unknown_fields:
+        names = ", ".join(
+            f"{field} ({count} line{'s' if count != 1 else ''})"
+            for field, count in result.unknown_fields.items()
+        )
+        click.echo(f"unknown fields ignored: {names}", err=True)
 
 
 @click.command()
