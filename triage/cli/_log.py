@@ -6,7 +6,7 @@ import json
 import signal
 import sys
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -64,9 +64,15 @@ def ingest(source: BinaryIO, max_ahead_seconds: float, log_path: Path) -> None:
     on stderr.
     """
     name = "stdin" if source is sys.stdin.buffer else getattr(source, "name", "input")
-    now = to_micros(datetime.now(UTC))  # the wall clock: read here, for the guard only
+    wall = datetime.now(UTC)  # the wall clock: read here, for the guard only
+    now = to_micros(wall)
+    # Comparing datetimes first is cheaper than converting each `at`; it never
+    # skips an event that describe_ahead would refuse.
+    bound = wall + timedelta(microseconds=int(max_ahead_seconds * 1_000_000))
 
     def too_far_ahead(event: InputEvent) -> str | None:
+        if event.at <= bound:
+            return None
         return describe_ahead(to_micros(event.at), now, max_ahead_seconds)
 
     with Journal(log_path) as journal:
