@@ -1,88 +1,40 @@
 """The embedded log: one SQLite file (WAL) that is the system of record.
 
-Tables:
+Tables (created and upgraded by ``_schema``):
 
 - ``inputs``: every accepted input event, in processing order (``pos``),
-  unique by (workspace, id): a resent event is a duplicate, not a new fact;
+  unique by (workspace, id): a resent event is a duplicate, not a new fact,
+  and a known id with another body is a conflict the caller is told of;
 - ``outputs``: the engine's output events, each with the ``pos`` of the
   input that caused it;
 - ``deadletters``: records that could not be decoded or validated, with the
-  raw bytes, the reason and where they came from;
+  raw bytes, the reason and where they came from, each kept once;
 - ``policies``: the routing policy in force from a given input position on,
   so that recovery and replay decide as the live run did;
-- ``meta``: ``processed``, the last input whose outputs are recorded.
+- ``meta``: ``processed``, the last input whose outputs are recorded, and
+  the schema version.
 
 The outputs of a batch of inputs and the new ``processed`` mark are written
 in one transaction (the tracking-record pattern): a process killed at any
 moment leaves either all of a batch or none of it, and a restart rebuilds
-the engine by folding the inputs up to ``processed`` and carries on.
+the engine by folding the inputs up to ``processed`` and carries on. The
+transaction is fenced: the writer says which mark it last saw, and if
+another writer has moved it, nothing is written (LogError).
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Final, Literal
 
 import msgspec
 
 from events import InputEvent, LogError, OutputEvent, encode, type_name
 
-from ._sqlite import (
-    Atomic,
-    blob,
-    damaged,
-    integer,
-    log_error,
-    open_reader,
-    open_writer,
-    reading,
-    text,
-)
+from ._schema import Sync, check_version, prepare
+from ._sqlite import Atomic, blob, damaged, integer, open_reader, open_writer, reading, text
 
 __all__ = ["Appended", "DeadLetter", "Entry", "Journal"]
-
-_SCHEMA_VERSION: Final = 2
-_TABLES: Final = frozenset({"inputs", "outputs", "deadletters", "policies", "meta"})
-_SCHEMA: Final = (
-    """CREATE TABLE inputs (
-        pos INTEGER PRIMARY KEY,
-        workspace TEXT NOT NULL,
-        id TEXT NOT NULL,
-        type TEXT NOT NULL,
-        body BLOB NOT NULL,
-        UNIQUE (workspace, id)
-    )""",
-    """CREATE TABLE outputs (
-        pos INTEGER PRIMARY KEY,
-        input INTEGER NOT NULL,
-        type TEXT NOT NULL,
-        body BLOB NOT NULL
-    )""",
-    "CREATE INDEX outputs_by_input ON outputs (input)",
-    """CREATE TABLE deadletters (
-        pos INTEGER PRIMARY KEY,
-        source TEXT NOT NULL,
-        location TEXT NOT NULL,
-        error TEXT NOT NULL,
-        raw BLOB NOT NULL
-    )""",
-    "CREATE TABLE policies (pos INTEGER PRIMARY KEY, body BLOB NOT NULL)",
-    "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-)
-#: What brings a log of schema N - 1 to schema N, by N.
-_UPGRADES: Final = {
-    # A dead letter is kept once per (source, location, raw), so that ingesting
-    # a file again after a crash does not repeat its dead letters.
-    2: (
-        """DELETE FROM deadletters WHERE pos NOT IN
-            (SELECT min(pos) FROM deadletters GROUP BY source, location, raw)""",
-        "CREATE UNIQUE INDEX deadletters_once ON deadletters (source, location, raw)",
-    ),
-}
-
-Sync = Literal["off", "normal", "full"]
 
 
 class Appended(msgspec.Struct, frozen=True):
@@ -140,9 +92,9 @@ class Journal:
         self._atomic = Atomic(self._db, self.path)
         try:
             if readonly:
-                self._check_version(self._version())
+                check_version(self._db, self.path, readonly=True)
             else:
-                self._prepare(sync, check=check)
+                prepare(self._db, self.path, self._atomic, sync=sync, check=check)
         except BaseException:
             self._db.close()
             raise
@@ -348,54 +300,6 @@ class Journal:
             self._set_meta(f"user.{key}", value)
 
     # --- plumbing ------------------------------------------------------------
-
-    def _prepare(self, sync: Sync, *, check: bool) -> None:
-        """Check the file, set WAL mode, and create or upgrade the schema."""
-        try:
-            if check:
-                problems = [text(row[0]) for row in self._db.execute("PRAGMA quick_check")]
-                if problems != ["ok"]:
-                    raise damaged(self.path, "; ".join(problems[:3]))
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(f"PRAGMA synchronous={sync.upper()}")
-        except (sqlite3.Error, TypeError) as exc:
-            raise log_error(self.path, exc, "open") from None
-        with self._atomic:
-            version = self._version()
-            self._check_version(version)
-            if version == _SCHEMA_VERSION:
-                return
-            if version == 0:
-                for statement in _SCHEMA:
-                    self._db.execute(statement)
-                version = 1  # the tables as schema 1 had them; the upgrades follow
-            for number in range(version + 1, _SCHEMA_VERSION + 1):
-                for statement in _UPGRADES[number]:
-                    self._db.execute(statement)
-            self._set_meta("schema", str(_SCHEMA_VERSION))
-
-    def _version(self) -> int:
-        """The file's log schema: 0 for an empty file; LogError if it is not a Triage log."""
-        with reading(self.path):
-            tables = {
-                text(name)
-                for (name,) in self._db.execute(
-                    "SELECT name FROM sqlite_master WHERE type = 'table'"
-                )
-            }
-            if not tables and not self.readonly:
-                return 0
-            missing = _TABLES - tables
-            if missing:
-                raise damaged(self.path, "it has no table " + ", ".join(sorted(missing)))
-            value = self._meta("schema")
-            return 1 if value is None else int(value)
-
-    def _check_version(self, version: int) -> None:
-        if version > _SCHEMA_VERSION:
-            raise LogError(
-                f"{self.path} has log schema {version}; this Triage reads up to {_SCHEMA_VERSION}"
-            )
 
     def _fence(self, after: int, *, appending: bool = False) -> None:
         """Inside a write: refuse if another writer has moved the log since ``after``."""
