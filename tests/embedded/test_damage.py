@@ -89,7 +89,7 @@ def test_every_damage_is_a_log_error_in_process(
     pristine: bytes, tmp_path: Path, operation: str
 ) -> None:
     failures = 0
-    for seed in range(300):
+    for seed in range(900):  # 870 once made a reader page on forever
         path = tmp_path / f"{seed}.db"
         path.write_bytes(damage(pristine, seed))
         try:
@@ -97,7 +97,7 @@ def test_every_damage_is_a_log_error_in_process(
         except LogError as exc:
             assert str(path) in str(exc)
             failures += 1
-    assert failures > 50, "the fuzzer hardly damages anything: make it meaner"
+    assert failures > 150, "the fuzzer hardly damages anything: make it meaner"
 
 
 COMMANDS = [

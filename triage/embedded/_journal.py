@@ -240,7 +240,15 @@ class Journal:
                 "SELECT pos, body FROM inputs WHERE pos > ? AND pos <= ? ORDER BY pos LIMIT ?",
                 (after, upto, limit),
             ).fetchall()
-            return [(integer(pos), blob(body)) for pos, body in rows]
+            found = [(integer(pos), blob(body)) for pos, body in rows]
+        # A damaged b-tree can return rows out of the range asked for; a reader
+        # that pages on by position would then never end.
+        previous = after
+        for pos, _ in found:
+            if not previous < pos <= upto:
+                raise damaged(self.path, f"input {pos} is out of order after {previous}")
+            previous = pos
+        return found
 
     def policies(self) -> list[tuple[int, bytes]]:
         """(first input position, policy JSON) for every policy change, in order."""

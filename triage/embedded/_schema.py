@@ -69,7 +69,7 @@ def prepare(db: sqlite3.Connection, path: Path, atomic: Atomic, *, sync: Sync, c
                 raise damaged(path, "; ".join(problems[:3]))
         db.execute("PRAGMA journal_mode=WAL")
         db.execute(f"PRAGMA synchronous={sync.upper()}")
-    except (sqlite3.Error, TypeError) as exc:
+    except (sqlite3.Error, TypeError, ValueError) as exc:  # ValueError: text that is not UTF-8
         raise log_error(path, exc, "open") from None
     with atomic:
         version = check_version(db, path, readonly=False)
