@@ -60,6 +60,7 @@ SHELL = {
     "triage.ops": {"triage._policy_file", "triage.sim"},
     "triage.http": set(),
     "triage.cli": {
+        "triage._clock_guard",
         "triage._logging",
         "triage._policy_file",
         "triage.embedded",

@@ -47,7 +47,7 @@ def test_every_command_has_help(command: str) -> None:
 
 def test_quickstart_round_trip(log: str) -> None:
     ingest = triage("ingest", "--log", log, str(QUICKSTART))
-    assert ingest.stdout.strip() == "accepted 20, duplicates 1, dead-lettered 0"
+    assert ingest.stdout.strip() == "accepted 20, duplicates 1, conflicts 0, dead-lettered 0"
     run = triage("run", "--until-idle", "--log", log)
     assert "processed 20" in run.stdout
     assert triage("dump", "--log", log).stdout == GOLDEN.read_text()
@@ -58,14 +58,14 @@ def test_quickstart_round_trip(log: str) -> None:
 def test_ingest_counts_duplicates_and_reads_stdin(log: str) -> None:
     triage("ingest", "--log", log, str(QUICKSTART))
     result = triage("ingest", "--log", log, "-", stdin=QUICKSTART.read_bytes())
-    assert result.stdout.strip() == "accepted 0, duplicates 21, dead-lettered 0"
+    assert result.stdout.strip() == "accepted 0, duplicates 21, conflicts 0, dead-lettered 0"
 
 
 def test_bad_input_is_dead_lettered_with_its_reason_and_nothing_stops(log: str) -> None:
     mixed = INVALID.read_bytes() + QUICKSTART.read_bytes()
     result = triage("ingest", "--log", log, "-", stdin=mixed)
     bad = len(INVALID.read_text().splitlines())
-    assert result.stdout.strip() == f"accepted 20, duplicates 1, dead-lettered {bad}"
+    assert result.stdout.strip() == f"accepted 20, duplicates 1, conflicts 0, dead-lettered {bad}"
     letters = [
         json.loads(line)
         for line in triage("dump", "--deadletters", "--log", log).stdout.splitlines()

@@ -80,7 +80,7 @@ def _rows(what: str, log_path: Path) -> Iterator[dict[str, Any]]:
     from ._visibility import fold_log
 
     with (
-        Journal(log_path, create=False) as journal,
+        Journal(log_path, readonly=True) as journal,
         progress_bar("folding", journal.last()) as progress,
     ):
         folded = fold_log(journal, progress)

@@ -81,7 +81,7 @@ def open_source(
             "the embedded log records the policies it was routed with; "
             f"{option} is for a Kafka history (--broker), whose journal does not"
         )
-    with Journal(log_path, create=False) as journal:
+    with Journal(log_path, readonly=True) as journal:
         processed = journal.processed()
         epochs = [(pos, msgspec.json.decode(body, type=Policy)) for pos, body in journal.policies()]
         yield Source(
@@ -140,6 +140,7 @@ class _Copy:
         self.journal = journal
         self.epochs = sorted(epochs, key=lambda epoch: epoch[0])
         self.pending: list[tuple[InputEvent, Sequence[OutputEvent]]] = []
+        self.mark = journal.processed()  # the new log's processed mark (fenced writes)
 
     def __call__(self, position: int, event: InputEvent, outputs: Sequence[OutputEvent]) -> None:
         if self.epochs and self.epochs[0][0] <= position:
@@ -152,7 +153,7 @@ class _Copy:
             self.flush()
 
     def flush(self) -> None:
-        self.journal.commit(self.pending)
+        self.mark = self.journal.commit(self.pending, after=self.mark)
         self.pending.clear()
 
 

@@ -7,18 +7,26 @@ import signal
 import sys
 import threading
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
 import click
 import msgspec
 
-from events import TriageError, json_schema
+from events import InputEvent, TriageError, json_schema, to_micros
 from projections import Report, fold, render_text, report_json
 
+from .._clock_guard import describe_ahead
 from .._policy_file import load_policy
-from ..embedded import DeadLetter, EmbeddedRuntime, Journal, ingest_lines, report_of
+from ..embedded import (
+    DeadLetter,
+    EmbeddedRuntime,
+    Journal,
+    WriterLock,
+    ingest_lines,
+    report_of,
+)
 from ..kafka import CONNECTION
 from ..ops import parse_moment, until_moment
 from ._history import open_source
@@ -40,23 +48,58 @@ _optional_broker = settings_options(
 
 @click.command()
 @click.argument("source", type=click.File("rb"))
+@click.option(
+    "--max-ahead-seconds",
+    type=click.FloatRange(min=0),
+    default=86_400,
+    show_default=True,
+    envvar="TRIAGE_MAX_AHEAD_SECONDS",
+    show_envvar=True,
+    help="Dead-letter events dated more than SECONDS ahead of the wall clock; "
+    "0 accepts any date (backfills, simulations).",
+)
 @log_option()
-def ingest(source: BinaryIO, log_path: Path) -> None:
+def ingest(source: BinaryIO, max_ahead_seconds: float, log_path: Path) -> None:
     """Append the JSON Lines events of SOURCE (a file, or - for stdin) to the log.
 
-    Invalid lines go to the dead letters with their line number and reason;
-    events already in the log (same workspace and id) are counted as duplicates.
+    Invalid lines go to the dead letters with their line number and reason, as do
+    events too far ahead of the wall clock and events whose id is in the log with
+    another body (conflicts); an event already in the log as it is (same workspace,
+    id and body) is counted as a duplicate. Unknown fields are ignored, and named
+    on stderr.
     """
     name = "stdin" if source is sys.stdin.buffer else getattr(source, "name", "input")
+    wall = datetime.now(UTC)  # the wall clock: read here, for the guard only
+    now = to_micros(wall)
+    # Comparing datetimes first is cheaper than converting each `at`; it never
+    # skips an event that describe_ahead would refuse.
+    bound = wall + timedelta(microseconds=int(max_ahead_seconds * 1_000_000))
+
+    def too_far_ahead(event: InputEvent) -> str | None:
+        if event.at <= bound:
+            return None
+        return describe_ahead(to_micros(event.at), now, max_ahead_seconds)
+
     with Journal(log_path) as journal:
         try:
-            result = ingest_lines(journal, source, f"ingest:{name}")
+            result = ingest_lines(
+                journal,
+                source,
+                f"ingest:{name}",
+                refuse=too_far_ahead if max_ahead_seconds else None,
+            )
         except OSError as exc:
             raise TriageError(f"cannot read {name}: {exc}") from None
     click.echo(
         f"accepted {result.accepted}, duplicates {result.duplicates}, "
-        f"dead-lettered {result.dead_lettered}"
+        f"conflicts {result.conflicts}, dead-lettered {result.dead_lettered}"
     )
+    if result.unknown_fields:
+        names = ", ".join(
+            f"{field} ({count} line{'s' if count != 1 else ''})"
+            for field, count in result.unknown_fields.items()
+        )
+        click.echo(f"unknown fields ignored: {names}", err=True)
 
 
 @click.command()
@@ -77,7 +120,7 @@ def run(until_idle: bool, tick: float | None, policy_path: Path | None, log_path
     stop = threading.Event()
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, lambda *_: stop.set())
-    with Journal(log_path) as journal:
+    with WriterLock(log_path, "triage run"), Journal(log_path) as journal:
         runtime = EmbeddedRuntime(journal, policy)
         with progress_bar("recovering", journal.processed()) as progress:
             recovered = runtime.recover(stop=stop, progress=progress)
@@ -101,7 +144,7 @@ def dump(deadletters: bool, log_path: Path, **options: Any) -> None:
 
         dump_kafka(client_settings(options, lenient=True), out, deadletters=deadletters)
         return
-    with Journal(log_path, create=False) as journal:
+    with Journal(log_path, readonly=True) as journal:
         if deadletters:
             for letter in journal.dead_letters():
                 out.write(msgspec.json.encode(_letter_dict(letter)) + b"\n")
@@ -177,12 +220,12 @@ def report(
         built = report_kafka(client_settings(options, lenient=True))
     else:
         with (
-            Journal(log_path, create=False) as journal,
+            Journal(log_path, readonly=True) as journal,
             progress_bar("folding", journal.last()) as progress,
         ):
             built = report_of(journal, progress)
     if as_json:
-        sys.stdout.buffer.write(report_json(built) + b"\n")
+        sys.stdout.buffer.write(report_json(built, with_global=True) + b"\n")
     else:
         click.echo(render_text(built))
 
@@ -206,7 +249,7 @@ def _visibility_report(
         raise TriageError("--week needs --html")
     objectives = read_objectives(objectives_path)
     with (
-        Journal(log_path, create=False) as journal,
+        Journal(log_path, readonly=True) as journal,
         progress_bar("folding", journal.last()) as progress,
     ):
         folded = fold_log(journal, progress)

@@ -59,7 +59,7 @@ def follow(path: Path, live: LiveLog, stop: threading.Event, poll: float) -> Non
     """
     from ..http import DeadLetterView
 
-    with Journal(path, create=False) as journal:
+    with Journal(path, readonly=True) as journal:
         letters = 0
         while not stop.is_set():
             try:

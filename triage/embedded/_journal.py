@@ -1,78 +1,52 @@
 """The embedded log: one SQLite file (WAL) that is the system of record.
 
-Tables:
+Tables (created and upgraded by ``_schema``):
 
 - ``inputs``: every accepted input event, in processing order (``pos``),
-  unique by (workspace, id): a resent event is a duplicate, not a new fact;
+  unique by (workspace, id): a resent event is a duplicate, not a new fact,
+  and a known id with another body is a conflict the caller is told of;
 - ``outputs``: the engine's output events, each with the ``pos`` of the
   input that caused it;
 - ``deadletters``: records that could not be decoded or validated, with the
-  raw bytes, the reason and where they came from;
+  raw bytes, the reason and where they came from, each kept once;
 - ``policies``: the routing policy in force from a given input position on,
   so that recovery and replay decide as the live run did;
-- ``meta``: ``processed``, the last input whose outputs are recorded.
+- ``meta``: ``processed``, the last input whose outputs are recorded, and
+  the schema version.
 
 The outputs of a batch of inputs and the new ``processed`` mark are written
 in one transaction (the tracking-record pattern): a process killed at any
 moment leaves either all of a batch or none of it, and a restart rebuilds
-the engine by folding the inputs up to ``processed`` and carries on.
+the engine by folding the inputs up to ``processed`` and carries on. The
+transaction is fenced: the writer says which mark it last saw, and if
+another writer has moved it, nothing is written (LogError).
 """
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Final, Literal
 
 import msgspec
 
 from events import InputEvent, LogError, OutputEvent, encode, type_name
 
+from ._schema import Sync, check_version, prepare
+from ._sqlite import Atomic, blob, damaged, integer, open_reader, open_writer, reading, text
+
 __all__ = ["Appended", "DeadLetter", "Entry", "Journal"]
-
-_SCHEMA_VERSION: Final = 1
-_SCHEMA: Final = """
-CREATE TABLE IF NOT EXISTS inputs (
-    pos INTEGER PRIMARY KEY,
-    workspace TEXT NOT NULL,
-    id TEXT NOT NULL,
-    type TEXT NOT NULL,
-    body BLOB NOT NULL,
-    UNIQUE (workspace, id)
-);
-CREATE TABLE IF NOT EXISTS outputs (
-    pos INTEGER PRIMARY KEY,
-    input INTEGER NOT NULL,
-    type TEXT NOT NULL,
-    body BLOB NOT NULL
-);
-CREATE INDEX IF NOT EXISTS outputs_by_input ON outputs (input);
-CREATE TABLE IF NOT EXISTS deadletters (
-    pos INTEGER PRIMARY KEY,
-    source TEXT NOT NULL,
-    location TEXT NOT NULL,
-    error TEXT NOT NULL,
-    raw BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS policies (
-    pos INTEGER PRIMARY KEY,
-    body BLOB NOT NULL
-);
-CREATE TABLE IF NOT EXISTS meta (
-    key TEXT PRIMARY KEY,
-    value TEXT NOT NULL
-);
-"""
-
-Sync = Literal["off", "normal", "full"]
 
 
 class Appended(msgspec.Struct, frozen=True):
-    """What an append did: events accepted, and events already in the log."""
+    """What an append did: events accepted, resent, and in conflict with the log.
+
+    ``conflicts`` are the indexes (in the appended sequence) of the events
+    whose (workspace, id) is in the log with a different canonical body.
+    """
 
     accepted: int
     duplicates: int
+    conflicts: tuple[int, ...] = ()
 
 
 class DeadLetter(msgspec.Struct, frozen=True, kw_only=True):
@@ -93,29 +67,37 @@ class Entry(msgspec.Struct, frozen=True):
 
 
 class Journal:
-    """The SQLite journal at ``path``; created on first use."""
+    """The SQLite journal at ``path``.
 
-    def __init__(self, path: str | Path, *, sync: Sync = "normal", create: bool = True) -> None:
+    Opened to write (the default), it is created on first use (unless
+    ``create=False``), checked with ``PRAGMA quick_check`` (unless
+    ``check=False``: a log just created needs none) and upgraded in place to
+    the current log schema. Opened ``readonly``, it must exist, may be of an
+    older schema, and is never changed. Every failure is a LogError naming
+    the file.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        sync: Sync = "normal",
+        create: bool = True,
+        readonly: bool = False,
+        check: bool = True,
+    ) -> None:
         self.path = Path(path)
-        if not create and not self.path.exists():
-            raise LogError(f"no log at {self.path}")
+        self.readonly = readonly
+        self._db = open_reader(self.path) if readonly else open_writer(self.path, create=create)
+        self._atomic = Atomic(self._db, self.path)
         try:
-            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30.0)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(f"PRAGMA synchronous={sync.upper()}")
-            self._db.executescript(_SCHEMA)
-            version = self._meta("schema")
-            if version is None:
-                self._db.execute(
-                    "INSERT OR IGNORE INTO meta VALUES ('schema', ?)", (str(_SCHEMA_VERSION),)
-                )
-            elif int(version) > _SCHEMA_VERSION:
-                raise LogError(
-                    f"{self.path} has log schema {version}; "
-                    f"this Triage reads up to {_SCHEMA_VERSION}"
-                )
-        except sqlite3.Error as exc:
-            raise LogError(f"cannot open the log {self.path}: {exc}") from None
+            if readonly:
+                check_version(self._db, self.path, readonly=True)
+            else:
+                prepare(self._db, self.path, self._atomic, sync=sync, check=check)
+        except BaseException:
+            self._db.close()
+            raise
 
     def close(self) -> None:
         """Close the file; committed work is durable."""
@@ -127,49 +109,78 @@ class Journal:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def atomic(self) -> Atomic:
+        """One transaction around several writes: ``with journal.atomic(): ...``."""
+        return self._atomic
+
     # --- writing -------------------------------------------------------------
 
-    def append(self, events: Iterable[InputEvent]) -> Appended:
-        """Append input events in order; an event whose (workspace, id) is known is skipped."""
+    def append(self, events: Sequence[InputEvent]) -> Appended:
+        """Append input events in order; one whose (workspace, id) is known is skipped.
+
+        A known event with the same canonical body is a duplicate (a resend);
+        one with another body is a conflict, reported by its index so that
+        the caller can keep it as a dead letter.
+        """
         rows = [(e.workspace, e.id, type_name(e), encode(e)) for e in events]
-        with self._transaction():
+        with self._atomic:
+            before = self.last()
             cursor = self._db.executemany(
                 "INSERT OR IGNORE INTO inputs (workspace, id, type, body) VALUES (?, ?, ?, ?)",
                 rows,
             )
-        accepted = max(cursor.rowcount, 0)
-        return Appended(accepted, len(rows) - accepted)
+            accepted = max(cursor.rowcount, 0)
+            conflicts = self._conflicts(rows, before) if accepted < len(rows) else ()
+        return Appended(accepted, len(rows) - accepted - len(conflicts), conflicts)
 
-    def dead_letter(self, letters: Sequence[DeadLetter]) -> None:
-        """Keep records that could not be decoded, with their reason."""
+    def dead_letter(self, letters: Sequence[DeadLetter]) -> int:
+        """Keep records that could not be decoded, with their reason; returns how many are new.
+
+        A letter already kept (same source, location and raw bytes) is not
+        kept twice.
+        """
         if not letters:
-            return
-        with self._transaction():
-            self._db.executemany(
-                "INSERT INTO deadletters (source, location, error, raw) VALUES (?, ?, ?, ?)",
+            return 0
+        with self._atomic:
+            cursor = self._db.executemany(
+                "INSERT OR IGNORE INTO deadletters (source, location, error, raw)"
+                " VALUES (?, ?, ?, ?)",
                 [(d.source, d.location, d.error, d.raw) for d in letters],
             )
+        return max(cursor.rowcount, 0)
 
-    def record(self, results: Sequence[tuple[int, Sequence[OutputEvent]]]) -> None:
-        """Write the outputs of processed inputs and move ``processed``, atomically."""
+    def record(self, results: Sequence[tuple[int, Sequence[OutputEvent]]], *, after: int) -> int:
+        """Write the outputs of processed inputs and move ``processed``, atomically.
+
+        ``after`` is the mark this writer last read or wrote: if the log's
+        mark is elsewhere, another writer has processed these inputs, and
+        nothing is written (LogError). Returns the new mark.
+        """
         if not results:
-            return
+            return after
         rows = [(pos, type_name(o), encode(o)) for pos, outputs in results for o in outputs]
-        with self._transaction():
+        with self._atomic:
+            self._fence(after)
             self._db.executemany("INSERT INTO outputs (input, type, body) VALUES (?, ?, ?)", rows)
             self._set_meta("processed", str(results[-1][0]))
+        return results[-1][0]
 
-    def commit(self, processed: Sequence[tuple[InputEvent, Sequence[OutputEvent]]]) -> None:
+    def commit(
+        self, processed: Sequence[tuple[InputEvent, Sequence[OutputEvent]]], *, after: int
+    ) -> int:
         """Append inputs already applied by the caller, with their outputs, atomically.
 
         For a single writer that drives the engine itself and needs each
         decision at once (the demo, a simulation). The events must be new:
         one already in the log would mean the caller's engine has folded it
-        twice, so it raises LogError and the whole batch is rolled back.
+        twice, so it raises LogError and the whole batch is rolled back. As
+        for :meth:`record`, ``after`` is the mark this writer last wrote, and
+        the log must hold no input beyond it. Returns the new mark.
         """
         if not processed:
-            return
-        with self._transaction():
+            return after
+        with self._atomic:
+            self._fence(after, appending=True)
             for event, outputs in processed:
                 cursor = self._db.execute(
                     "INSERT OR IGNORE INTO inputs (workspace, id, type, body) VALUES (?, ?, ?, ?)",
@@ -185,14 +196,19 @@ class Journal:
                         "INSERT INTO outputs (input, type, body) VALUES (?, ?, ?)",
                         [(pos, type_name(o), encode(o)) for o in outputs],
                     )
-            self._set_meta("processed", str(cursor.lastrowid))
+            mark = int(cursor.lastrowid or 0)
+            self._set_meta("processed", str(mark))
+        return mark
 
     def set_policy(self, body: bytes) -> bool:
         """Record the policy in force from the next unprocessed input; False if unchanged."""
-        current = self._db.execute("SELECT body FROM policies ORDER BY pos DESC LIMIT 1").fetchone()
-        if current is not None and bytes(current[0]) == body:
-            return False
-        with self._transaction():
+        with self._atomic:
+            with reading(self.path):
+                current = self._db.execute(
+                    "SELECT body FROM policies ORDER BY pos DESC LIMIT 1"
+                ).fetchone()
+                if current is not None and blob(current[0]) == body:
+                    return False
             self._db.execute(
                 "INSERT OR REPLACE INTO policies (pos, body) VALUES (?, ?)",
                 (self.processed() + 1, body),
@@ -203,13 +219,15 @@ class Journal:
 
     def processed(self) -> int:
         """Position of the last input whose outputs are recorded (0: none)."""
-        value = self._meta("processed")
-        return int(value) if value is not None else 0
+        with reading(self.path):
+            value = self._meta("processed")
+            return int(value) if value is not None else 0
 
     def last(self) -> int:
         """Position of the last accepted input (0: none)."""
-        row = self._db.execute("SELECT max(pos) FROM inputs").fetchone()
-        return int(row[0] or 0)
+        with reading(self.path):
+            row = self._db.execute("SELECT max(pos) FROM inputs").fetchone()
+            return integer(row[0] or 0)
 
     def inputs(
         self, after: int = 0, upto: int | None = None, limit: int = 10_000
@@ -217,16 +235,26 @@ class Journal:
         """Accepted inputs after position ``after`` (and up to ``upto``), in order."""
         if upto is None:
             upto = 2**62
-        rows = self._db.execute(
-            "SELECT pos, body FROM inputs WHERE pos > ? AND pos <= ? ORDER BY pos LIMIT ?",
-            (after, upto, limit),
-        ).fetchall()
-        return [(pos, bytes(body)) for pos, body in rows]
+        with reading(self.path):
+            rows = self._db.execute(
+                "SELECT pos, body FROM inputs WHERE pos > ? AND pos <= ? ORDER BY pos LIMIT ?",
+                (after, upto, limit),
+            ).fetchall()
+            found = [(integer(pos), blob(body)) for pos, body in rows]
+        # A damaged b-tree can return rows out of the range asked for; a reader
+        # that pages on by position would then never end.
+        previous = after
+        for pos, _ in found:
+            if not previous < pos <= upto:
+                raise damaged(self.path, f"input {pos} is out of order after {previous}")
+            previous = pos
+        return found
 
     def policies(self) -> list[tuple[int, bytes]]:
         """(first input position, policy JSON) for every policy change, in order."""
-        rows = self._db.execute("SELECT pos, body FROM policies ORDER BY pos").fetchall()
-        return [(pos, bytes(body)) for pos, body in rows]
+        with reading(self.path):
+            rows = self._db.execute("SELECT pos, body FROM policies ORDER BY pos").fetchall()
+            return [(integer(pos), blob(body)) for pos, body in rows]
 
     def entries(
         self, batch: int = 10_000, *, after: int = 0, upto: int | None = None
@@ -242,75 +270,88 @@ class Journal:
                 return
             last = inputs[-1][0]
             caused: dict[int, list[bytes]] = {}
-            for pos, body in self._db.execute(
-                "SELECT input, body FROM outputs WHERE input > ? AND input <= ? ORDER BY pos",
-                (after, last),
-            ):
-                caused.setdefault(pos, []).append(bytes(body))
+            with reading(self.path):
+                for pos, body in self._db.execute(
+                    "SELECT input, body FROM outputs WHERE input > ? AND input <= ? ORDER BY pos",
+                    (after, last),
+                ):
+                    caused.setdefault(integer(pos), []).append(blob(body))
             for pos, body in inputs:
                 yield Entry(pos, body, caused.get(pos, []))
             after = last
 
     def dead_letters(self) -> Iterator[DeadLetter]:
         """Every dead letter, oldest first."""
-        for source, location, error, raw in self._db.execute(
-            "SELECT source, location, error, raw FROM deadletters ORDER BY pos"
-        ):
-            yield DeadLetter(source=source, location=location, error=error, raw=bytes(raw))
+        with reading(self.path):
+            rows = self._db.execute(
+                "SELECT source, location, error, raw FROM deadletters ORDER BY pos"
+            )
+            for source, location, error, raw in rows:
+                yield DeadLetter(
+                    source=text(source), location=text(location), error=text(error), raw=blob(raw)
+                )
 
     def counts(self) -> dict[str, int]:
         """Sizes of the log: inputs, outputs, dead letters, processed."""
-        one = self._db.execute
-        return {
-            "inputs": int(one("SELECT count(*) FROM inputs").fetchone()[0]),
-            "outputs": int(one("SELECT count(*) FROM outputs").fetchone()[0]),
-            "deadletters": int(one("SELECT count(*) FROM deadletters").fetchone()[0]),
-            "processed": self.processed(),
-        }
+        with reading(self.path):
+            one = self._db.execute
+            return {
+                "inputs": integer(one("SELECT count(*) FROM inputs").fetchone()[0]),
+                "outputs": integer(one("SELECT count(*) FROM outputs").fetchone()[0]),
+                "deadletters": integer(one("SELECT count(*) FROM deadletters").fetchone()[0]),
+                "processed": self.processed(),
+            }
 
     def meta(self, key: str) -> str | None:
         """A free-form marker kept with the log (e.g. that it holds a demo)."""
-        return self._meta(f"user.{key}")
+        with reading(self.path):
+            return self._meta(f"user.{key}")
 
     def set_meta(self, key: str, value: str) -> None:
         """Keep a free-form marker with the log."""
-        with self._transaction():
+        with self._atomic:
             self._set_meta(f"user.{key}", value)
 
     # --- plumbing ------------------------------------------------------------
 
+    def _fence(self, after: int, *, appending: bool = False) -> None:
+        """Inside a write: refuse if another writer has moved the log since ``after``."""
+        current = self.processed()
+        with reading(self.path):
+            caused = self._db.execute("SELECT max(input) FROM outputs").fetchone()[0]
+        if caused is not None and integer(caused) > current:
+            raise damaged(self.path, f"it has outputs beyond its processed mark {current}")
+        if current != after:
+            raise LogError(
+                f"another writer has processed the log {self.path} up to {current} "
+                f"(this one expected {after}); nothing was written: run one writer per log"
+            )
+        if appending and self.last() != after:
+            raise LogError(
+                f"the log {self.path} has inputs after {after} that this writer has not "
+                "processed; nothing was written: run one writer per log"
+            )
+
+    def _conflicts(self, rows: list[tuple[str, str, str, bytes]], before: int) -> tuple[int, ...]:
+        """Indexes of the rows whose (workspace, id) is in the log with another body."""
+        appended: set[tuple[str, str]] = set()
+        conflicts = []
+        with reading(self.path):
+            for index, (workspace, event_id, _, body) in enumerate(rows):
+                pos, stored = self._db.execute(
+                    "SELECT pos, body FROM inputs WHERE workspace = ? AND id = ?",
+                    (workspace, event_id),
+                ).fetchone()
+                key = (workspace, event_id)
+                if integer(pos) > before and key not in appended:
+                    appended.add(key)  # this row is the one the append kept
+                elif blob(stored) != body:
+                    conflicts.append(index)
+        return tuple(conflicts)
+
     def _meta(self, key: str) -> str | None:
         row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else str(row[0])
+        return None if row is None else text(row[0])
 
     def _set_meta(self, key: str, value: str) -> None:
         self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
-
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self._db, self.path)
-
-
-class _Transaction:
-    """BEGIN IMMEDIATE .. COMMIT, or ROLLBACK on any error; SQLite errors become LogError."""
-
-    def __init__(self, db: sqlite3.Connection, path: Path) -> None:
-        self._db = db
-        self._path = path
-
-    def __enter__(self) -> None:
-        try:
-            self._db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise LogError(f"cannot write the log {self._path}: {exc}") from None
-
-    def __exit__(self, kind: object, exc: object, tb: object) -> None:
-        if kind is None:
-            try:
-                self._db.execute("COMMIT")
-            except sqlite3.Error as error:
-                self._db.execute("ROLLBACK")
-                raise LogError(f"cannot write the log {self._path}: {error}") from None
-        else:
-            self._db.execute("ROLLBACK")
-            if isinstance(exc, sqlite3.Error):
-                raise LogError(f"cannot write the log {self._path}: {exc}") from exc

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+from events import InvalidEvent
 from projections import Report, fold
 
 from ._journal import Journal
+from ._sqlite import damaged
 
 __all__ = ["report_of"]
 
@@ -14,7 +16,11 @@ __all__ = ["report_of"]
 def report_of(journal: Journal, progress: Callable[[int, int], None] | None = None) -> Report:
     """Fold the whole journal and its dead letters into the report.
 
-    ``progress(position, last)`` is called every 10,000 inputs.
+    ``progress(position, last)`` is called every 10,000 inputs. An output
+    of the log that does not decode means the file is damaged (Triage
+    writes only valid events): LogError. An input that no longer decodes
+    was accepted by an older version; the fold skips it (its rejection
+    follows it in the log).
     """
     last = journal.last()
 
@@ -24,4 +30,7 @@ def report_of(journal: Journal, progress: Callable[[int, int], None] | None = No
                 progress(entry.pos, last)
             yield entry.input, entry.outputs
 
-    return fold(entries(), (letter.source for letter in journal.dead_letters()))
+    try:
+        return fold(entries(), (letter.source for letter in journal.dead_letters()))
+    except InvalidEvent as exc:
+        raise damaged(journal.path, f"an event does not decode: {exc.reason}") from None

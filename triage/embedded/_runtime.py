@@ -23,6 +23,7 @@ from .._logged import decode_logged
 from .._logging import log_decisions
 from .._policy_file import encode_policy
 from ._journal import Journal
+from ._sqlite import damaged
 
 __all__ = ["EmbeddedRuntime"]
 
@@ -59,13 +60,22 @@ class EmbeddedRuntime:
         log. When ``stop`` is set the fold ends after the read in hand (a
         fraction of a second), unfinished: the runtime is not recovered.
         """
-        epochs = [
-            (pos, msgspec.json.decode(body, type=Policy)) for pos, body in self.journal.policies()
-        ]
+        try:
+            epochs = [
+                (pos, msgspec.json.decode(body, type=Policy))
+                for pos, body in self.journal.policies()
+            ]
+        except msgspec.DecodeError as exc:
+            raise damaged(self.journal.path, f"a policy does not decode: {exc}") from None
         processed = self.journal.processed()
         folded = 0
         while self.position < processed:
             rows = self.journal.inputs(self.position, upto=processed, limit=self.batch * 5)
+            if not rows:
+                raise damaged(
+                    self.journal.path,
+                    f"its processed mark is {processed}, its last input is {self.position}",
+                )
             for pos, body in rows:
                 while epochs and epochs[0][0] <= pos:
                     self.engine.policy = epochs.pop(0)[1]
@@ -97,8 +107,7 @@ class EmbeddedRuntime:
             results.append((pos, outputs))
             if outputs and self.on_outputs is not None:
                 self.on_outputs(outputs)
-        self.journal.record(results)
-        self.position = rows[-1][0]
+        self.position = self.journal.record(results, after=self.position)
         self.done += len(rows)
         return len(rows)
 

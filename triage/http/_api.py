@@ -110,7 +110,9 @@ def make_app(live: LiveLog, *, log: str, token: str | None = None) -> web.Applic
         return _json(Workspaces(workspaces=live.workspaces()))
 
     async def whole_report(request: web.Request) -> web.Response:
-        return web.Response(body=report_json(live.report()), content_type="application/json")
+        return web.Response(
+            body=report_json(live.report(), with_global=True), content_type="application/json"
+        )
 
     async def workspace_report(request: web.Request) -> web.Response:
         name = request.match_info["workspace"]

@@ -113,8 +113,30 @@ def openapi_document() -> dict[str, Any]:
         "/api/v1/report": _get(
             "The report of every workspace, as `triage report --json`",
             _json(
-                {"type": "object", "additionalProperties": _ref(WorkspaceReport)},
-                "Reports keyed by workspace",
+                {
+                    "type": "object",
+                    "properties": {
+                        "": {
+                            "type": "object",
+                            "description": "not a workspace: the dead letters of the log",
+                            "properties": {
+                                "dead_letters": {
+                                    "type": "object",
+                                    "required": ["total", "by_source"],
+                                    "properties": {
+                                        "total": {"type": "integer", "minimum": 0},
+                                        "by_source": {
+                                            "type": "object",
+                                            "additionalProperties": {"type": "integer"},
+                                        },
+                                    },
+                                }
+                            },
+                        }
+                    },
+                    "additionalProperties": _ref(WorkspaceReport),
+                },
+                'Reports keyed by workspace, and the dead letters under the key ""',
             ),
         ),
         "/api/v1/deadletters": _get(

@@ -20,7 +20,7 @@ from projections import Report
 from router import Engine, Policy
 
 from .._policy_file import encode_policy
-from ..embedded import Journal, report_of
+from ..embedded import Journal, WriterLock, report_of
 from ._scenario import Scenario, SimulationSummary
 from ._simulation import simulate
 
@@ -37,6 +37,7 @@ class _Recorder:
         self.engine = engine
         self.batch = batch
         self.pending: list[tuple[InputEvent, Sequence[OutputEvent]]] = []
+        self.position = journal.processed()
         self.inputs = 0
         self.outputs = 0
 
@@ -50,21 +51,22 @@ class _Recorder:
         return outputs
 
     def flush(self) -> None:
-        self.journal.commit(self.pending)
+        self.position = self.journal.commit(self.pending, after=self.position)
         self.pending.clear()
 
 
 def _fresh_log(path: Path, force: bool) -> Journal:
     if path.exists():
-        with Journal(path) as old:
-            replaceable = old.meta(_DEMO_MARK) is not None or old.last() == 0
-        if not (replaceable or force):
-            raise ConfigError(
-                f"{path} holds a log that is not a demo; choose another --log or pass --force"
-            )
+        if not force and path.stat().st_size > 0:
+            with Journal(path, readonly=True) as old:
+                replaceable = old.meta(_DEMO_MARK) is not None or old.last() == 0
+            if not replaceable:
+                raise ConfigError(
+                    f"{path} holds a log that is not a demo; choose another --log or pass --force"
+                )
         for suffix in ("", "-wal", "-shm"):
             Path(f"{path}{suffix}").unlink(missing_ok=True)
-    return Journal(path)
+    return Journal(path, check=False)
 
 
 class DemoRun(msgspec.Struct, frozen=True, kw_only=True):
@@ -93,7 +95,7 @@ def run_demo(
     time passes.
     """
     started = time.perf_counter()
-    with _fresh_log(log_path, force) as journal:
+    with WriterLock(log_path, "triage demo"), _fresh_log(log_path, force) as journal:
         journal.set_meta(_DEMO_MARK, msgspec.json.encode(scenario).decode())
         journal.set_policy(encode_policy(policy))
         recorder = _Recorder(journal, Engine(policy))
