@@ -30,3 +30,11 @@ def test_workspaces_spread_over_partitions_by_their_key() -> None:
     # murmur2 of the UTF-8 key (aiokafka's, which equals the Java client's)
     assert {partition_for(f"project-{n}", 4) for n in range(50)} == {0, 1, 2, 3}
     assert all(0 <= partition_for(f"w{n}", 7) < 7 for n in range(100))
+
+
+def test_a_raw_line_nested_past_any_limit_is_probed_without_a_traceback() -> None:
+    from triage.kafka._publish import _probe
+
+    assert _probe(b"[" * 100_000) == ("", "")
+    assert _probe(b'{"type":"task.created","workspace":"w"') == ("", "")
+    assert _probe(b'{"type":"task.created","workspace":"w","x":' + b"[" * 100_000) == ("", "")

@@ -117,7 +117,7 @@ def _probe(value: bytes) -> tuple[str, str]:
     """Type and workspace of a line that is not a valid event, as far as they can be read."""
     try:
         probe = msgspec.json.decode(value)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):  # deep nesting: msgspec's own limit
         return "", ""
     if not isinstance(probe, dict):
         return "", ""
