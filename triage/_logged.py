@@ -33,7 +33,7 @@ def decode_logged(body: bytes) -> InputEvent | EventRejected:
         reason = exc.reason
     try:
         fields = _probe.decode(body)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, RecursionError):  # RecursionError: nested past any limit
         fields = {}
     cause = str(fields.get("id") or "?")[:128]
     try:

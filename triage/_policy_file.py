@@ -22,7 +22,7 @@ def load_policy(path: Path | None) -> Policy:
         text = path.read_bytes()
         data = tomllib.loads(text.decode()) if path.suffix == ".toml" else json.loads(text)
         return msgspec.convert(data, Policy)
-    except (OSError, ValueError, msgspec.ValidationError) as exc:
+    except (OSError, ValueError, RecursionError, msgspec.ValidationError) as exc:
         raise ConfigError(f"cannot use the policy {path}: {exc}") from None
 
 

@@ -58,3 +58,8 @@ def test_decode_logged_names_what_it_can_of_an_unreadable_body() -> None:
     assert not hasattr(refused, "task")
     assert (refused.cause, refused.workspace) == ("?", "?")
     assert refused.reason.startswith("no longer a valid event: malformed JSON")
+
+
+def test_a_logged_body_nested_past_any_limit_is_refused_too() -> None:
+    refused = decode_logged(b'{"type":"clock.tick","x":' + b"[" * 100_000)
+    assert refused.reason.startswith("no longer a valid event:")
