@@ -4,30 +4,27 @@ from __future__ import annotations
 
 import re
 
-from .files import (
+from .compose_yaml import (
     COMPOSE,
     KAFKA,
-    ROOT,
     builds_dockerfile,
     command,
     compose,
     depends_on,
     effective_command,
-    env_default,
-    env_vars,
     environment,
     kafka_env,
     listeners,
     mounts,
-    only,
     ports,
     running,
     service,
     services,
-    subcommands,
     topics_service,
     triage_services,
 )
+from .image import only
+from .sources import ROOT, env_default, env_vars, subcommands
 
 # -- compose.yaml: tests ----------------------------------------------------------------------
 

@@ -12,36 +12,38 @@ from fnmatch import fnmatchcase
 
 import pytest
 
-from .files import (
+from .image import (
     DOCKERIGNORE,
     EXEC_FORM,
     KEYWORDS,
-    PIP_PRESENTATION,
-    ROOT,
     Instruction,
     copy_sources,
     dockerfile,
     dockerfile_env,
     dockerignored,
-    env_default,
-    env_vars,
     exec_form,
-    extras_of,
     health_view,
     healthcheck_command,
     ignore_regex,
     instructions,
-    make_recipe,
     only,
     parse_dockerfile,
-    project_install,
-    pyproject,
     run_healthcheck,
     shell_commands,
     split_flags,
+    words,
+)
+from .sources import (
+    PIP_PRESENTATION,
+    ROOT,
+    env_default,
+    env_vars,
+    extras_of,
+    make_recipe,
+    project_install,
+    pyproject,
     subcommands,
     without_extra,
-    words,
 )
 
 # -- the Dockerfile: tests --------------------------------------------------------------------

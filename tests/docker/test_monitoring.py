@@ -11,7 +11,8 @@ import yaml
 
 from tests.tools import need
 
-from .files import ROOT, ports, service, services
+from .compose_yaml import ports, service, services
+from .sources import ROOT
 
 DOCKER = ROOT / "docker"
 PROMETHEUS = DOCKER / "prometheus" / "prometheus.yml"

@@ -1,0 +1,284 @@
+"""Partition ownership for the Kafka worker: taking, giving back and recovering partitions.
+
+A worker that gets a partition starts the partition's transactional
+producer, whose transactional id belongs to the partition, not the worker:
+it fences the former owner's, so a stalled former owner can never write
+again. It then folds the partition's journal (read_committed) to rebuild the
+engine, the set of event ids seen and the input positions, and seeks the
+inputs to where the journal stopped. A revoked partition keeps its state,
+parked, in case it comes back. A partition that cannot be taken now (a
+broker down, a coordinator moving) is retried every second. A commit that
+was fenced loses its partition; one that failed folds the journal again.
+
+This is the half of :class:`~triage.kafka._worker.Worker` that follows the
+group's rebalances, kept apart from the half that consumes, routes and
+commits: :class:`Ownership` is a mixin that ``Worker`` inherits, and the
+attributes it reads are the worker's own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from typing import TYPE_CHECKING, Literal
+
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import KafkaError
+
+from router import Engine
+
+from ._batch import PartitionState
+from ._settings import KafkaSettings
+
+#: Polls in a row that neither return records nor move the position, after which a
+#: partition counts as read to its end: offsets of transaction markers and aborted
+#: records yield nothing, so the end is not always reached.
+_EMPTY_POLLS = 3
+
+#: Revocations within this many seconds that make the group's churn worth a warning.
+_CHURN_REVOCATIONS, _CHURN_SECONDS = 3, 30.0
+
+__all__ = ["Outcome", "Ownership"]
+
+#: How a partition's commit ended: written; refused because another worker
+#: owns the partition now; or not written for any other reason.
+Outcome = Literal["ok", "fenced", "failed"]
+
+
+_log = structlog.get_logger("triage.worker")
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Hands the group's rebalances to the worker: revoke, then assign."""
+
+    def __init__(self, worker: Ownership) -> None:
+        self.worker = worker
+
+    async def on_partitions_revoked(self, revoked: list[TopicPartition]) -> None:
+        await self.worker.revoke({tp.partition for tp in revoked})
+
+    async def on_partitions_assigned(self, assigned: list[TopicPartition]) -> None:
+        await self.worker.assign({tp.partition for tp in assigned})
+
+
+class Ownership:
+    """The partitions a worker owns: take them, give them back, recover them from the journal."""
+
+    settings: KafkaSettings
+    owned: dict[int, PartitionState]
+    parked: dict[int, PartitionState]
+    _lock: asyncio.Lock
+    _consumer: AIOKafkaConsumer | None
+    _journal_reader: AIOKafkaConsumer | None
+    _reading: asyncio.Lock
+    _inflight: dict[int, asyncio.Task[Outcome]]
+    _unready: set[int]
+    _retry_at: float
+    _revoked_at: deque[float]
+
+    if TYPE_CHECKING:  # the worker's, in _worker.py
+
+        def _new_engine(self) -> Engine: ...
+
+    async def _open_journal_reader(self) -> None:
+        """Start the one consumer that folds the journals, outside the group."""
+        settings = self.settings
+        self._journal_reader = AIOKafkaConsumer(
+            client_id=f"{settings.client_id}-journal",
+            isolation_level="read_committed",
+            enable_auto_commit=False,
+            # A fold ends with polls that return nothing (past the last
+            # transaction marker); at the default 500 ms each, taking the 8
+            # partitions of a restart cost 4 s.
+            fetch_max_wait_ms=10,
+            **settings.client_options(),
+        )
+        await self._journal_reader.start()
+
+    async def _close_journal_reader(self) -> None:
+        if self._journal_reader is not None:
+            await self._journal_reader.stop()
+
+    async def _reap(self, *, block: bool, numbers: set[int] | None = None) -> None:
+        """Settle finished commits (or wait for them): handle fencing and failures.
+
+        A commit that failed has left its partition's engine ahead of what was
+        written, so that state is dropped: a fenced partition is no longer
+        ours; after any other error the partition folds its journal again.
+        Caller holds ``_lock``.
+        """
+        chosen = sorted(self._inflight if numbers is None else numbers & set(self._inflight))
+        if block:
+            await asyncio.gather(*(self._inflight[n] for n in chosen), return_exceptions=True)
+        for number in chosen:
+            task = self._inflight[number]
+            if not task.done():
+                continue
+            del self._inflight[number]
+            outcome = task.result()  # a bug in _commit is raised here, not lost
+            if outcome == "ok":
+                continue
+            state = self.owned.pop(number, None) or self.parked.pop(number, None)
+            if state is None:
+                continue
+            await self._close_producer(state)
+            if outcome == "failed" and block is False:
+                await self._reset(state)
+
+    async def revoke(self, numbers: set[int]) -> None:
+        """Stop routing these partitions; keep their state in case they come back."""
+        async with self._lock:
+            await self._reap(block=True, numbers=numbers)
+            self._unready -= numbers
+            for number in sorted(numbers):
+                state = self.owned.pop(number, None)
+                if state is not None:
+                    self.parked[number] = state
+            _log.info("partitions.revoked", partitions=sorted(numbers))
+            if numbers:
+                self._churn()
+
+    def _churn(self) -> None:
+        """Warn when partitions keep being taken away: two workers with one instance id."""
+        now = time.monotonic()
+        self._revoked_at.append(now)
+        while now - self._revoked_at[0] > _CHURN_SECONDS:
+            self._revoked_at.popleft()
+        if len(self._revoked_at) >= _CHURN_REVOCATIONS:
+            _log.warning(
+                "group.churn",
+                revocations=len(self._revoked_at),
+                seconds=_CHURN_SECONDS,
+                instance_id=self.settings.group_instance_id,
+                hint="two workers with the same --instance-id (by default the client id) "
+                "take the partitions from each other; give each worker its own",
+            )
+
+    async def assign(self, numbers: set[int]) -> None:
+        """Take these partitions: fence former owners, fold the journal, seek the inputs."""
+        async with self._lock:
+            await self._take(numbers)
+            for state in self.parked.values():
+                await self._close_producer(state)
+            _log.info("partitions.assigned", partitions=sorted(self.owned))
+
+    async def _take(self, numbers: set[int]) -> None:
+        """Take partitions (producers started together, journals folded in turn).
+
+        One that cannot be taken now is retried later.
+
+        A partition whose producer or journal cannot be reached (a broker
+        down, a coordinator moving) is not routed meanwhile: its records are
+        left alone and the loop tries again every second. Caller holds ``_lock``.
+        """
+        states: list[PartitionState] = []
+        for number in sorted(numbers):
+            parked = self.parked.pop(number, None)
+            states.append(parked or PartitionState(number, self._new_engine()))
+        for state in states:
+            await self._close_producer(state)
+        # All producers at once: each start fences the former owner's and waits
+        # for its open transaction to be aborted, a round trip or more apiece.
+        started = await asyncio.gather(
+            *(self._producer(state.number) for state in states), return_exceptions=True
+        )
+        for state, producer in zip(states, started, strict=True):
+            number = state.number
+            try:
+                if isinstance(producer, BaseException):
+                    raise producer
+                state.producer = producer
+                await self._catch_up(state)
+                await self._seek(state)
+            except (KafkaError, OSError, TimeoutError) as exc:
+                _log.warning("partition.unready", partition=number, error=str(exc))
+                await self._close_producer(state)
+                self._unready.add(number)
+                continue
+            self._unready.discard(number)
+            self.owned[number] = state
+        self._retry_at = time.monotonic() + 1.0
+
+    async def _retry_unready(self) -> None:
+        """Take again the partitions the group gave us that could not be taken. Holds _lock."""
+        assert self._consumer is not None
+        if not self._unready or time.monotonic() < self._retry_at:
+            return
+        first = self.settings.topics.inputs[0]
+        ours = {tp.partition for tp in self._consumer.assignment() if tp.topic == first}
+        self._unready &= ours
+        if self._unready:
+            await self._take(set(self._unready))
+            _log.info("partitions.assigned", partitions=sorted(self.owned))
+
+    async def _producer(self, number: int) -> AIOKafkaProducer:
+        settings = self.settings
+        producer = AIOKafkaProducer(
+            client_id=f"{settings.client_id}-p{number}",
+            transactional_id=f"{settings.group}.{settings.topics.journal}.{number}",
+            enable_idempotence=True,
+            acks="all",
+            linger_ms=0,
+            retry_backoff_ms=settings.retry_backoff_ms,
+            **settings.client_options(),
+        )
+        await producer.start()  # init_transactions: fences any producer of the former owner
+        return producer
+
+    async def _close_producer(self, state: PartitionState) -> None:
+        if state.producer is not None:
+            with contextlib.suppress(KafkaError):
+                await state.producer.stop()
+            state.producer = None
+
+    async def _catch_up(self, state: PartitionState) -> None:
+        """Fold the journal records of the partition that this state has not seen."""
+        async with self._reading:
+            await self._fold_journal(state)
+
+    async def _fold_journal(self, state: PartitionState) -> None:
+        reader = self._journal_reader
+        assert reader is not None
+        tp = TopicPartition(self.settings.topics.journal, state.number)
+        reader.assign([tp])
+        reader.seek(tp, state.journal_next)
+        end = (await reader.end_offsets([tp]))[tp]
+        folded = idle = 0
+        position = await reader.position(tp)
+        while idle < _EMPTY_POLLS and position < end:
+            batch = await reader.getmany(tp, timeout_ms=1_000, max_records=1_000)
+            records = batch.get(tp, [])
+            moved, position = position, await reader.position(tp)
+            idle = 0 if records or position != moved else idle + 1
+            for record in records:
+                state.fold(record.value, record.offset)
+                folded += 1
+        state.journal_next = max(state.journal_next, await reader.position(tp))
+        _log.info(
+            "partition.recovered",
+            partition=state.number,
+            batches=folded,
+            events=len(state.seen),
+            offsets=state.offsets,
+        )
+
+    async def _seek(self, state: PartitionState) -> None:
+        """Move the inputs to where the journal says this partition stopped."""
+        assert self._consumer is not None
+        state.buffers.clear()
+        state.blocked_since = None
+        for topic in self.settings.topics.inputs:
+            tp = TopicPartition(topic, state.number)
+            if topic in state.offsets:
+                self._consumer.seek(tp, state.offsets[topic])
+            else:
+                await self._consumer.seek_to_beginning(tp)
+
+    async def _reset(self, state: PartitionState) -> None:
+        """After a failed transaction: forget the uncommitted work, fold the journal again."""
+        self.owned.pop(state.number, None)
+        self.parked.pop(state.number, None)
+        await self._take({state.number})
