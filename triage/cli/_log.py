@@ -110,9 +110,25 @@ def ingest(source: BinaryIO, max_ahead_seconds: float, log_path: Path) -> None:
     default=None,
     help="While following, append a clock.tick per workspace every SECONDS of wall time.",
 )
+@click.option(
+    "--snapshot-every",
+    type=click.IntRange(min=0),
+    default=100_000,
+    show_default=True,
+    envvar="TRIAGE_SNAPSHOT_EVERY",
+    show_envvar=True,
+    help="Keep a snapshot of the engine every N inputs, so that a restart folds only what "
+    "follows it (0: never).",
+)
 @policy_option
 @log_option()
-def run(until_idle: bool, tick: float | None, policy_path: Path | None, log_path: Path) -> None:
+def run(
+    until_idle: bool,
+    tick: float | None,
+    snapshot_every: int,
+    policy_path: Path | None,
+    log_path: Path,
+) -> None:
     """Route everything pending in the log; without --until-idle, keep following it."""
     policy = load_policy(policy_path)
     # SIGTERM (docker stop) and Ctrl-C end the run within a read of the log,
@@ -121,13 +137,15 @@ def run(until_idle: bool, tick: float | None, policy_path: Path | None, log_path
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, lambda *_: stop.set())
     with WriterLock(log_path, "triage run"), Journal(log_path) as journal:
-        runtime = EmbeddedRuntime(journal, policy)
+        runtime = EmbeddedRuntime(journal, policy, snapshot_every=snapshot_every)
         with progress_bar("recovering", journal.processed()) as progress:
             recovered = runtime.recover(stop=stop, progress=progress)
         done = runtime.run(until_idle=until_idle, tick=tick, stop=stop)
         counts = journal.counts()
+    restored = runtime.restored_from
+    since = f" (from the snapshot at {restored})" if restored else ""
     click.echo(
-        f"recovered {recovered}, processed {done}; log holds {counts['inputs']} inputs, "
+        f"recovered {recovered}{since}, processed {done}; log holds {counts['inputs']} inputs, "
         f"{counts['outputs']} outputs, {counts['deadletters']} dead letters"
     )
 

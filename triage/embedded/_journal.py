@@ -215,7 +215,37 @@ class Journal:
             )
         return True
 
+    def save_snapshot(self, position: int, body: bytes, *, keep: int = 2) -> None:
+        """Keep a snapshot of the engine after input ``position``; only the newest ``keep`` stay."""
+        with self._atomic:
+            self._db.execute(
+                "INSERT OR REPLACE INTO snapshots (pos, body) VALUES (?, ?)", (position, body)
+            )
+            self._db.execute(
+                "DELETE FROM snapshots WHERE pos NOT IN "
+                "(SELECT pos FROM snapshots ORDER BY pos DESC LIMIT ?)",
+                (keep,),
+            )
+
     # --- reading -------------------------------------------------------------
+
+    def snapshots(self, upto: int) -> Iterator[tuple[int, bytes]]:
+        """The snapshots at or before position ``upto``, newest first (none in an older log)."""
+        with reading(self.path):
+            if not self._db.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'snapshots'"
+            ).fetchone():
+                return
+            rows = self._db.execute(
+                "SELECT pos FROM snapshots WHERE pos <= ? ORDER BY pos DESC", (upto,)
+            ).fetchall()
+        for (pos,) in rows:
+            with reading(self.path):
+                row = self._db.execute(
+                    "SELECT body FROM snapshots WHERE pos = ?", (pos,)
+                ).fetchone()
+            if row is not None:
+                yield integer(pos), blob(row[0])
 
     def processed(self) -> int:
         """Position of the last input whose outputs are recorded (0: none)."""

@@ -15,9 +15,10 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import msgspec
+import structlog
 
 from events import EventRejected, InputEvent, OutputEvent, clock_ticks
-from router import DEFAULT_POLICY, Engine, Policy
+from router import DEFAULT_POLICY, Engine, Policy, SnapshotError, restore, snapshot
 
 from .._logged import decode_logged
 from .._logging import log_decisions
@@ -26,6 +27,8 @@ from ._journal import Journal
 from ._sqlite import damaged
 
 __all__ = ["EmbeddedRuntime"]
+
+_log = structlog.get_logger("triage")
 
 
 class EmbeddedRuntime:
@@ -38,6 +41,7 @@ class EmbeddedRuntime:
         *,
         batch: int = 2_000,
         on_outputs: Callable[[Sequence[OutputEvent]], None] | None = log_decisions,
+        snapshot_every: int = 100_000,
     ) -> None:
         self.journal = journal
         self.policy = policy
@@ -47,6 +51,10 @@ class EmbeddedRuntime:
         self.position = 0
         self.recovered = False
         self.done = 0  # inputs processed by this runtime, kept even if a run is interrupted
+        #: A snapshot of the engine is kept every this many inputs (0: never).
+        self.snapshot_every = snapshot_every
+        self.snapshot_at = 0  # position of the newest snapshot this runtime knows of
+        self.restored_from = 0  # position of the snapshot recovery started from (0: none)
 
     def recover(
         self,
@@ -54,8 +62,12 @@ class EmbeddedRuntime:
         stop: threading.Event | None = None,
         progress: Callable[[int, int], None] | None = None,
     ) -> int:
-        """Rebuild the engine from the processed inputs; returns how many were folded.
+        """Rebuild the engine from the processed inputs; returns how many it covers.
 
+        It starts from the newest snapshot it can restore (``restored_from``)
+        and folds the inputs after it; a snapshot that is damaged, of another
+        engine version or of another policy than the log had in force there
+        is passed over with a warning, down to a fold of the whole log.
         ``progress(position, processed)`` is called after each read of the
         log. When ``stop`` is set the fold ends after the read in hand (a
         fraction of a second), unfinished: the runtime is not recovered.
@@ -68,6 +80,8 @@ class EmbeddedRuntime:
         except msgspec.DecodeError as exc:
             raise damaged(self.journal.path, f"a policy does not decode: {exc}") from None
         processed = self.journal.processed()
+        self._restore(processed, epochs)
+        epochs = [epoch for epoch in epochs if epoch[0] > self.position]
         folded = 0
         while self.position < processed:
             rows = self.journal.inputs(self.position, upto=processed, limit=self.batch * 5)
@@ -87,11 +101,40 @@ class EmbeddedRuntime:
             if progress is not None:
                 progress(self.position, processed)
             if stop is not None and stop.is_set():
-                return folded
+                return self.position
+        if self.snapshot_every and folded >= self.snapshot_every:
+            self._snapshot()  # the next start need not fold all this again
         self.engine.policy = self.policy
         self.journal.set_policy(encode_policy(self.policy))
         self.recovered = True
-        return folded
+        return self.position
+
+    def _restore(self, processed: int, epochs: list[tuple[int, Policy]]) -> None:
+        """Start from the newest usable snapshot at or before ``processed``, if any."""
+        for position, body in self.journal.snapshots(processed):
+            try:
+                engine = restore(body)
+            except SnapshotError as exc:
+                _log.warning("snapshot.unusable", position=position, reason=str(exc))
+                continue
+            in_force = DEFAULT_POLICY
+            for first, policy in epochs:
+                if first <= position:
+                    in_force = policy
+            if engine.policy != in_force:
+                _log.warning(
+                    "snapshot.unusable",
+                    position=position,
+                    reason="its policy is not the one the log had in force there",
+                )
+                continue
+            self.engine, self.position = engine, position
+            self.restored_from = self.snapshot_at = position
+            return
+
+    def _snapshot(self) -> None:
+        self.journal.save_snapshot(self.position, snapshot(self.engine))
+        self.snapshot_at = self.position
 
     def step(self) -> int:
         """Process one batch of pending inputs; returns how many."""
@@ -109,6 +152,8 @@ class EmbeddedRuntime:
                 self.on_outputs(outputs)
         self.position = self.journal.record(results, after=self.position)
         self.done += len(rows)
+        if self.snapshot_every and self.position - self.snapshot_at >= self.snapshot_every:
+            self._snapshot()
         return len(rows)
 
     def run(

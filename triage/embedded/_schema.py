@@ -20,7 +20,7 @@ __all__ = ["SCHEMA_VERSION", "Sync", "check_version", "prepare"]
 
 Sync = Literal["off", "normal", "full"]
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 _TABLES: Final = frozenset({"inputs", "outputs", "deadletters", "policies", "meta"})
 _SCHEMA: Final = (
     """CREATE TABLE inputs (
@@ -57,6 +57,9 @@ _UPGRADES: Final = {
             (SELECT min(pos) FROM deadletters GROUP BY source, location, raw)""",
         "CREATE UNIQUE INDEX deadletters_once ON deadletters (source, location, raw)",
     ),
+    # Snapshots of the engine at a position (router.snapshot): recovery restores
+    # the latest it can read and folds only the inputs after it.
+    3: ("CREATE TABLE snapshots (pos INTEGER PRIMARY KEY, body BLOB NOT NULL)",),
 }
 
 
