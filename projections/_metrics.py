@@ -4,34 +4,37 @@ One pass over the tasks gives all task-derived figures (counts by state and
 by kind, domain and language; pool demand; the oldest queued task). Every
 dict is built in sorted key order and every float rounded to three places,
 so the same state always encodes to the same bytes.
+
+The v1.1 sections (requirement steps, adaptive overlap, quality gates) are
+computed in ``_metrics_v1_1`` from what the same pass gathers for them; the
+helpers both share (rounding, time summaries, pools) are in ``_figures``.
 """
 
 from __future__ import annotations
 
 from array import array
-from collections.abc import Iterable
-from typing import Final
 
 import msgspec
 
-from events import EDUCATION_LEVELS, expand, from_micros, iso_week
+from events import EDUCATION_LEVELS, from_micros, iso_week
 
+from ._figures import MICROS as _MICROS
+from ._figures import Pool as _Pool
+from ._figures import covers as _covers
+from ._figures import ratio as _ratio
+from ._figures import rounded as _round
+from ._figures import time_summary as _time
+from ._metrics_v1_1 import V11Scan, gates_of, overlap_of, steps_of
 from ._model import (
-    AgreementTally,
     DeadLetters,
     EventCounts,
     ExpertLoad,
-    GateGap,
-    Gates,
     Handling,
-    Overlap,
     PoolStaffing,
     Quality,
     QualityTally,
     Report,
     Staffing,
-    Steps,
-    StepTally,
     TaskBreakdown,
     Tasks,
     TimeSummary,
@@ -40,13 +43,10 @@ from ._model import (
     WeekErrors,
     WorkspaceReport,
 )
-from ._state import CANCELLED, COMPLETED, OPEN, Expert, Tally, Task, Workspace
+from ._state import CANCELLED, COMPLETED, OPEN, Expert, Tally, Workspace
 from ._stats import summarize
 
 __all__ = ["build_report"]
-
-_MICROS: Final = 1_000_000
-_Pool = tuple[str, str]
 
 
 def build_report(
@@ -88,18 +88,10 @@ def _workspace(ws: Workspace, low_score: float, prior: tuple[float, float]) -> W
             rejected_by_reason=dict(sorted(ws.rejected_by_reason.items())),
             dead_letters=ws.dead_letters,
         ),
-        steps=_steps(ws, scan),
-        overlap=_overlap(scan),
-        gates=_gates(ws, scan, live, prior),
+        steps=steps_of(ws, scan.v1_1),
+        overlap=overlap_of(scan.v1_1),
+        gates=gates_of(ws, scan.v1_1, live, prior),
     )
-
-
-def _round(value: float) -> float:
-    return round(value, 3)
-
-
-def _ratio(part: float, whole: float) -> float | None:
-    return round(part / whole, 3) if whole else None
 
 
 # --- tasks -------------------------------------------------------------------
@@ -137,17 +129,10 @@ class _Scan:
         self.flagged: dict[_Pool, int] = {}
         self.pools: set[_Pool] = set()
         self.oldest: tuple[int, str] | None = None
-        self.stepped = 0  # tasks with steps
-        self.served: dict[int, int] = {}  # step -> tasks first served at it
-        self.overlapping = 0  # tasks with agreement
-        self.agreement: dict[str, list[Task]] = {}  # completed with agreement, by kind
-        self.agreement_by_domain: dict[str, list[Task]] = {}
-        self.extended: dict[str, list[Task]] = {}  # by kind: tasks ever extended
-        self.extended_by_domain: dict[str, list[Task]] = {}
-        self.gated: list[Task] = []  # waiting with a gate in force
+        self.v1_1 = V11Scan()  # tasks with steps, agreement or a gate
         for name, task in ws.tasks.items():
             if task.steps or task.agreement is not None or task.gate is not None:
-                self._v1_1(task)
+                self.v1_1.add(task)
             pool = (task.domain, task.language)
             self.pools.add(pool)
             waiting = task.waiting()
@@ -177,22 +162,6 @@ class _Scan:
             self.queued[pool] = self.queued.get(pool, 0) + 1
             if self.oldest is None or (task.created, name) < self.oldest:
                 self.oldest = (task.created, name)
-
-    def _v1_1(self, task: Task) -> None:
-        if task.steps:
-            self.stepped += 1
-            if task.served_at >= 0:
-                self.served[task.served_at] = self.served.get(task.served_at, 0) + 1
-        if task.agreement is not None:
-            self.overlapping += 1
-            if task.state == COMPLETED:
-                self.agreement.setdefault(task.kind, []).append(task)
-                self.agreement_by_domain.setdefault(task.domain, []).append(task)
-            if task.extensions:
-                self.extended.setdefault(task.kind, []).append(task)
-                self.extended_by_domain.setdefault(task.domain, []).append(task)
-        if task.gate is not None and task.waiting():
-            self.gated.append(task)
 
 
 def _breakdown(groups: dict[str, _Counts]) -> dict[str, TaskBreakdown]:
@@ -228,11 +197,6 @@ def _tasks(ws: Workspace, scan: _Scan) -> Tasks:
 
 
 # --- time --------------------------------------------------------------------
-
-
-def _time(samples: array[int], unit: int = 1) -> TimeSummary:
-    count, mean, p50, p90 = summarize(samples, unit)
-    return TimeSummary(count=count, mean_seconds=mean, p50_seconds=p50, p90_seconds=p90)
 
 
 def _times(groups: dict[str, array[int]]) -> dict[str, TimeSummary]:
@@ -314,16 +278,6 @@ def _quality(ws: Workspace, low_score: float) -> Quality:
 
 
 # --- people ------------------------------------------------------------------
-
-
-def _covers(expert: Expert) -> Iterable[_Pool]:
-    """Every pool the expert can serve: each language also counts for its prefixes."""
-    return {
-        (domain, language)
-        for domain in expert.domains
-        for tag in expert.languages
-        for language in expand(tag)
-    }
 
 
 class _Supply(msgspec.Struct, gc=False):
@@ -426,111 +380,4 @@ def _utilization(ws: Workspace, live: list[tuple[str, Expert]], week: str | None
             reason: _round(minutes / 60) for reason, minutes in sorted(ws.given_back.items())
         },
         by_expert=by_expert,
-    )
-
-
-# --- v1.1 ----------------------------------------------------------------------
-
-
-def _steps(ws: Workspace, scan: _Scan) -> Steps:
-    if not scan.stepped:
-        return Steps()
-    last = max([0, *ws.step_times, *scan.served, *ws.step_assignments])
-    rows = []
-    for step in range(last + 1):
-        samples = ws.step_times.get(step)
-        rows.append(
-            StepTally(
-                step=step,
-                reached=scan.stepped if step == 0 else (len(samples) if samples else 0),
-                time_to_reach=_time(samples if samples is not None else array("q"), _MICROS),
-                served=scan.served.get(step, 0),
-                assignments=ws.step_assignments.get(step, 0),
-            )
-        )
-    return Steps(tasks=scan.stepped, escalations=ws.escalations, by_step=rows)
-
-
-def _agreement_tally(completed: list[Task], extended: list[Task]) -> AgreementTally:
-    shares = [task.share for task in completed if task.share is not None]
-    return AgreementTally(
-        completed=len(completed),
-        mean_share=_round(sum(shares) / len(shares)) if shares else None,
-        extensions=sum(task.extensions for task in extended),
-        without_agreement=sum(1 for task in completed if _disagreed(task)),
-    )
-
-
-def _disagreed(task: Task) -> bool:
-    return task.share is not None and task.agreement is not None and task.share < task.agreement
-
-
-def _agreements(
-    completed: dict[str, list[Task]], extended: dict[str, list[Task]]
-) -> dict[str, AgreementTally]:
-    return {
-        key: _agreement_tally(completed.get(key, []), extended.get(key, []))
-        for key in sorted(completed.keys() | extended.keys())
-    }
-
-
-def _overlap(scan: _Scan) -> Overlap:
-    if not scan.overlapping:
-        return Overlap()
-    completed = [task for tasks in scan.agreement.values() for task in tasks]
-    extended = [task for tasks in scan.extended.values() for task in tasks]
-    total = _agreement_tally(completed, extended)
-    return Overlap(
-        tasks=scan.overlapping,
-        completed=total.completed,
-        mean_share=total.mean_share,
-        extensions=total.extensions,
-        without_agreement=total.without_agreement,
-        by_kind=_agreements(scan.agreement, scan.extended),
-        by_domain=_agreements(scan.agreement_by_domain, scan.extended_by_domain),
-    )
-
-
-def _gates(
-    ws: Workspace, scan: _Scan, live: list[tuple[str, Expert]], prior: tuple[float, float]
-) -> Gates:
-    quality_prior, weight = prior
-    if not scan.gated:
-        return Gates(quality_prior=quality_prior, quality_prior_reviews=weight)
-
-    def record(name: str, domain: str) -> float:
-        tally = ws.records.get((name, domain))
-        if tally is None or tally.reviews + weight == 0:
-            return quality_prior
-        return (quality_prior * weight + tally.total) / (weight + tally.reviews)
-
-    covering: dict[_Pool, list[tuple[str, Expert]]] = {}
-    for name, expert in live:
-        for pool in _covers(expert):
-            covering.setdefault(pool, []).append((name, expert))
-    counts: dict[str, list[int]] = {}
-    for task in scan.gated:
-        gate = task.gate
-        assert gate is not None
-        qualified = [
-            expert
-            for name, expert in covering.get((task.domain, task.language), [])
-            if (task.allowed is None or name in task.allowed) and record(name, task.domain) >= gate
-        ]
-        row = counts.setdefault(task.domain, [0, 0, 0])
-        row[0] += 1
-        if not any(expert.status == "available" for expert in qualified):
-            row[1] += 1
-        if not qualified:
-            row[2] += 1
-    return Gates(
-        gated=sum(row[0] for row in counts.values()),
-        no_available=sum(row[1] for row in counts.values()),
-        no_qualified=sum(row[2] for row in counts.values()),
-        quality_prior=quality_prior,
-        quality_prior_reviews=weight,
-        by_domain={
-            domain: GateGap(gated=row[0], no_available=row[1], no_qualified=row[2])
-            for domain, row in sorted(counts.items())
-        },
     )

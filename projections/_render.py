@@ -12,26 +12,35 @@ they are not in it by default; ``with_global=True`` adds them under the key
 ``""``, the one key no workspace can have (workspace ids are 1-128
 characters). ``msgspec.json.encode(report)`` gives everything as
 ``{"workspaces": ..., "dead_letters": ...}``.
+
+The v1.1 sections (requirement steps, adaptive overlap, quality gates) are
+in ``_render_v1_1``; the cell and table formatting both use is in ``_text``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Final
 
 import msgspec
 
 from ._model import QualityTally, Report, TaskBreakdown, TimeSummary, WorkspaceReport
+from ._render_v1_1 import gates_lines, overlap_lines, steps_lines
+from ._text import FEW as _FEW
+from ._text import TOP as _TOP
+from ._text import cut as _cut
+from ._text import dur as _dur
+from ._text import pct as _pct
+from ._text import score_of as _score
+from ._text import table as _table
+from ._text import tail as _tail
+from ._text import title as _title
 
 __all__ = ["GLOBAL_KEY", "render_text", "report_json"]
 
 #: The key of the global part in :func:`report_json`; never a workspace id.
 GLOBAL_KEY: Final = ""
 
-_TOP: Final = 10
-_FEW: Final = 5
 _WEEKS: Final = 8
-_CELL: Final = 24
 _encoder: Final = msgspec.json.Encoder()
 
 
@@ -64,65 +73,6 @@ def render_text(report: Report) -> str:
     return "\n".join(lines)
 
 
-# --- formatting ----------------------------------------------------------------
-
-
-def _dur(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    total = round(seconds)
-    if total < 60:
-        return f"{total}s"
-    if total < 3600:
-        return "{}m{:02d}s".format(*divmod(total, 60))
-    if total < 86400:
-        return "{}h{:02d}m".format(*divmod(round(total / 60), 60))
-    return "{}d{:02d}h".format(*divmod(round(total / 3600), 24))
-
-
-def _pct(ratio: float | None) -> str:
-    return "-" if ratio is None else f"{ratio * 100:.1f}%"
-
-
-def _score(score: float | None) -> str:
-    return "-" if score is None else f"{score:.3f}"
-
-
-def _cut(text: str | None, width: int = _CELL) -> str:
-    if text is None:
-        return "-"
-    return text if len(text) <= width else text[: width - 1] + "…"
-
-
-def _tail(text: str | None, width: int = _CELL) -> str:
-    """Cut from the left: a ref's end (the file, the id) tells refs apart."""
-    if text is None:
-        return "-"
-    return text if len(text) <= width else "…" + text[len(text) - width + 1 :]
-
-
-def _table(headers: Sequence[str], rows: Sequence[Sequence[str]], align: str = "l") -> list[str]:
-    """Columns padded to their widest cell, ``align`` ``l`` (text) or ``r`` (numbers).
-
-    Columns past the end of ``align`` are numbers, aligned right.
-    """
-    widths = [max(len(cells[i]) for cells in (headers, *rows)) for i in range(len(headers))]
-    flush = [align[i : i + 1] == "l" for i in range(len(headers))]
-
-    def line(cells: Sequence[str]) -> str:
-        padded = (
-            cell.ljust(width) if text else cell.rjust(width)
-            for cell, width, text in zip(cells, widths, flush, strict=True)
-        )
-        return ("  " + "  ".join(padded)).rstrip()
-
-    return [line(headers), *(line(cells) for cells in rows)]
-
-
-def _title(text: str, shown: int, total: int) -> str:
-    return f"{text} ({shown} of {total:,})" if shown < total else text
-
-
 # --- sections --------------------------------------------------------------------
 
 
@@ -133,9 +83,9 @@ def _workspace(name: str, ws: WorkspaceReport) -> list[str]:
     for label, key in (("kind", "by_kind"), ("domain", "by_domain"), ("language", "by_language")):
         lines.extend(_dimension(ws, label, key))
     lines.extend(_pools(ws))
-    lines.extend(_steps(ws))
-    lines.extend(_overlap(ws))
-    lines.extend(_gates(ws))
+    lines.extend(steps_lines(ws))
+    lines.extend(overlap_lines(ws))
+    lines.extend(gates_lines(ws))
     lines.extend(_experts(ws))
     lines.extend(_errors(ws))
     lines.extend(_low_quality(ws))
@@ -413,68 +363,3 @@ def _rejections(ws: WorkspaceReport) -> list[str]:
         _title("Rejected events by reason", len(rows), len(reasons)),
         *_table(("count", "reason"), rows, align="rl"),
     ]
-
-
-# --- v1.1: shown only for workspaces that use it -----------------------------------
-
-
-def _steps(ws: WorkspaceReport) -> list[str]:
-    steps = ws.steps
-    if not steps.tasks:
-        return []
-    rows = [
-        (
-            "as created" if row.step == 0 else f"step {row.step}",
-            f"{row.reached:,}",
-            _dur(row.time_to_reach.p50_seconds),
-            _dur(row.time_to_reach.p90_seconds),
-            f"{row.served:,}",
-            f"{row.assignments:,}",
-        )
-        for row in steps.by_step
-    ]
-    headers = ("step", "reached", "p50 to reach", "p90", "served", "assignments")
-    title = (
-        f"Requirement steps ({steps.tasks:,} tasks with steps, {steps.escalations:,} escalations)"
-    )
-    return ["", title, *_table(headers, rows)]
-
-
-def _overlap(ws: WorkspaceReport) -> list[str]:
-    overlap = ws.overlap
-    if not overlap.tasks:
-        return []
-    rows = [
-        (
-            f"{label} {_cut(key)}",
-            f"{tally.completed:,}",
-            _score(tally.mean_share),
-            f"{tally.extensions:,}",
-            f"{tally.without_agreement:,}",
-        )
-        for label, groups in (("kind", overlap.by_kind), ("domain", overlap.by_domain))
-        for key, tally in groups.items()
-    ]
-    headers = ("", "completed", "mean share", "extensions", "no agreement")
-    title = (
-        f"Adaptive overlap ({overlap.tasks:,} tasks; {overlap.completed:,} completed, mean "
-        f"share {_score(overlap.mean_share)}, {overlap.extensions:,} extensions, "
-        f"{overlap.without_agreement:,} completed without agreement)"
-    )
-    return ["", title, *_table(headers, rows)]
-
-
-def _gates(ws: WorkspaceReport) -> list[str]:
-    gates = ws.gates
-    if not gates.gated:
-        return []
-    rows = [
-        (_cut(domain), f"{gap.gated:,}", f"{gap.no_available:,}", f"{gap.no_qualified:,}")
-        for domain, gap in gates.by_domain.items()
-    ]
-    headers = ("domain", "gated queued", "none available", "none qualified")
-    title = (
-        f"Quality gates: {gates.gated:,} gated tasks queued, {gates.no_available:,} with no "
-        f"qualified expert available, {gates.no_qualified:,} with none at all"
-    )
-    return ["", title, *_table(headers, rows)]
