@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from tests.embedded.cli import INVALID, QUICKSTART, triage
 from triage.embedded import DeadLetter, Journal, ingest_lines
+from triage.embedded._schema import SCHEMA_VERSION
 
 BOM = b"\xef\xbb\xbf"
 
@@ -172,5 +173,7 @@ def test_a_log_of_schema_1_is_read_as_it_is_and_upgraded_by_a_writer(tmp_path: P
         again = DeadLetter(source=row[0], location=row[1], error=row[2], raw=row[3])
         assert writer.dead_letter([again]) == 0
     upgraded = sqlite3.connect(path)
-    assert upgraded.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == ("2",)
+    assert upgraded.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone() == (
+        str(SCHEMA_VERSION),
+    )
     upgraded.close()

@@ -136,7 +136,11 @@ def run(
     stop = threading.Event()
     for number in (signal.SIGTERM, signal.SIGINT):
         signal.signal(number, lambda *_: stop.set())
-    with WriterLock(log_path, "triage run"), Journal(log_path) as journal:
+    # No quick_check here: it reads the whole file, so a restart would again cost
+    # time that grows with the history. Damage met while reading is one
+    # LogError all the same; `ingest`, which appends what comes from outside,
+    # checks first.
+    with WriterLock(log_path, "triage run"), Journal(log_path, check=False) as journal:
         runtime = EmbeddedRuntime(journal, policy, snapshot_every=snapshot_every)
         with progress_bar("recovering", journal.processed()) as progress:
             recovered = runtime.recover(stop=stop, progress=progress)
