@@ -1,4 +1,4 @@
-"""Operations on a recorded journal, whatever backend it comes from: replay and what-if.
+"""Operations on a recorded journal, whatever backend it comes from: replay, what-if, why.
 
 - :func:`replay`: the recorded inputs through a fresh engine, every recorded
   decision checked byte for byte (:class:`ReplayResult`, :class:`Divergence`);
@@ -8,7 +8,10 @@
   history, the work re-synthesized from each expert's own record
   (:class:`WhatIf`, :class:`Estimate`, :class:`Calibration`), against the
   built-in :data:`BASELINES` (:func:`baseline_engine`);
-- :func:`render_replay`, :func:`render_whatif`: the text people read.
+- :func:`find_task`, :func:`why`: one task's history and each routing
+  decision about it recomputed and taken apart (:class:`Why`, ``triage why``);
+- :func:`render_replay`, :func:`render_whatif`, :func:`render_why`: the text
+  people read.
 
 It works on iterables of :data:`Recorded` entries (position, input,
 outputs), so the command line feeds it from the embedded journal or from
@@ -19,6 +22,7 @@ from ._baselines import BASELINES, baseline_engine, longest_idle
 from ._moment import Recorded, at_of, parse_moment, until_moment
 from ._outcome import Estimate, gini
 from ._render import render_replay, render_whatif
+from ._render_why import render_why
 from ._replay import Divergence, ReplayResult, replay
 from ._whatif import (
     ASSUMPTIONS,
@@ -29,27 +33,36 @@ from ._whatif import (
     load_history,
     what_if,
 )
+from ._why import Decision, HistoryEntry, Question, Trail, Why, find_task, why
 
 __all__ = [
     "ASSUMPTIONS",
     "BASELINES",
     "Calibration",
     "Candidate",
+    "Decision",
     "Divergence",
     "Estimate",
     "History",
+    "HistoryEntry",
+    "Question",
     "Recorded",
     "ReplayResult",
+    "Trail",
     "WhatIf",
+    "Why",
     "at_of",
     "baseline_engine",
+    "find_task",
     "gini",
     "load_history",
     "longest_idle",
     "parse_moment",
     "render_replay",
     "render_whatif",
+    "render_why",
     "replay",
     "until_moment",
     "what_if",
+    "why",
 ]
