@@ -21,6 +21,7 @@ the recorded ``task.assigned``.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Final
 
@@ -116,6 +117,8 @@ class Standing(msgspec.Struct, frozen=True, kw_only=True):
     expert: str
     rule: str | None
     detail: str
+    #: The later stages that would have removed them too.
+    also: tuple[str, ...] = ()
     candidate: Candidate | None = None
     place: int | None = None
 
@@ -199,42 +202,48 @@ def explain(
 
 def _first_rule(ws: Workspace, expert: Expert, task: Task, policy: Policy) -> str | None:
     """The first stage that removes the expert, None if they could take the task now."""
+    return next(_failing(ws, expert, task, policy), None)
+
+
+def _failing(ws: Workspace, expert: Expert, task: Task, policy: Policy) -> Iterator[str]:
+    """Every stage that removes the expert, in the funnel's order."""
     # The same tests as `choose`, one at a time: the pool's idle set there is
     # status, slots and week's room here.
     if expert.domains.get(task.domain, 0) < task.skill:
-        return "domain"
+        yield "domain"
     if expert.languages.get(task.language, -1) < task.fluency:
-        return "language"
+        yield "language"
     if expert.education < task.education:
-        return "education"
+        yield "education"
     if expert.removed or expert.status != "available":
-        return "status"
+        yield "status"
     if expert.open_count() >= expert.concurrency:
-        return "concurrency"
+        yield "concurrency"
     if expert.used_in(ws.week) + task.minutes > expert.capacity:
-        return "weekly_hours"
+        yield "weekly_hours"
     if not personal(ws, expert, task):
-        return _personal_part(ws, expert, task)
+        yield from _personal_parts(ws, expert, task)
     if task.extra and not admitted(expert, task, policy):
         extras = task.v1_1
         assert extras is not None
         if extras.allowed is not None and expert.expert not in extras.allowed:
-            return "allow_list"
-        return "quality_gate"
-    return None
+            yield "allow_list"
+        if extras.gate is not None and record_of(expert, task.domain, policy) < extras.gate:
+            yield "quality_gate"
 
 
-def _personal_part(ws: Workspace, expert: Expert, task: Task) -> str:
-    """Which of the personal bars removed the expert, in the funnel's order."""
+def _personal_parts(ws: Workspace, expert: Expert, task: Task) -> Iterator[str]:
+    """Which of the personal bars remove the expert, in the funnel's order."""
     name = expert.expert
     if task.exclude and name in task.exclude:
-        return "exclusions"
+        yield "exclusions"
     parent = ws.tasks.get(task.parent) if task.parent else None
     if parent is not None and (
         (parent.submitters and name in parent.submitters) or (parent.open and name in parent.open)
     ):
-        return "parent"
-    return "tried"
+        yield "parent"
+    if task.tried and name in task.tried:
+        yield "tried"
 
 
 def _candidate(name: str, parts: Score) -> Candidate:
@@ -307,7 +316,10 @@ def _standing(
         return Standing(expert=name, rule="unknown", detail="no such expert in the workspace yet")
     if rule is None:
         return None
-    return Standing(expert=name, rule=rule, detail=_detail(rule, ws, expert, task, policy))
+    also = tuple(other for other in _failing(ws, expert, task, policy) if other != rule)
+    return Standing(
+        expert=name, rule=rule, detail=_detail(rule, ws, expert, task, policy), also=also
+    )
 
 
 def _placed(name: str, candidates: list[Candidate]) -> Standing:

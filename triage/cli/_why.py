@@ -95,8 +95,10 @@ def why_command(
             f"{source.epochs[0][1].name!r} (--policy)"
         )
     if as_json:
-        body = {"source": source.name, "notes": notes, **msgspec.to_builtins(result)}
-        sys.stdout.buffer.write(msgspec.json.encode(body) + b"\n")
+        # The history's events are embedded as recorded (msgspec.Raw), which
+        # only the encoder writes: the two fields of the shell go in front.
+        head = msgspec.json.encode({"source": source.name, "notes": notes})
+        sys.stdout.buffer.write(head[:-1] + b"," + msgspec.json.encode(result)[1:] + b"\n")
     else:
         click.echo(render_why(result, source=source.name))
         for note in notes:

@@ -36,7 +36,8 @@ def render_why(result: Why, *, source: str) -> str:
     decisions = result.decisions
     lines = [
         f"task {result.task} in workspace {result.workspace}: {result.state}; "
-        f"{len(result.history)} events, {len(decisions)} decisions explained",
+        f"{len(result.history)} events, {len(decisions)} "
+        f"decision{'s' if len(decisions) != 1 else ''} explained",
         f"replayed {result.replayed:,} inputs of {source}, to position {result.last_position:,}: "
         + (
             "every output as recorded"
@@ -180,7 +181,10 @@ def _standing(explanation: Explanation) -> list[str]:
     standing = explanation.standing
     assert standing is not None
     if standing.rule is not None:
-        return [f"  {standing.expert}: removed by {_LABELS[standing.rule]}: {standing.detail}"]
+        said = f"  {standing.expert}: removed by {_LABELS[standing.rule]}: {standing.detail}"
+        if standing.also:
+            said += f" (and by {', '.join(_LABELS[rule] for rule in standing.also)})"
+        return [said]
     lines = [f"  {standing.expert}: {standing.detail}"]
     mine, best = standing.candidate, explanation.top[0] if explanation.top else None
     if mine is not None and best is not None and best.expert != mine.expert:
@@ -205,9 +209,12 @@ def _verdict(result: Why) -> str:
     for decision in result.decisions:
         standing = decision.explanation.standing
         if standing is not None:
-            key = _LABELS[standing.rule] if standing.rule is not None else "outscored"
+            rule = standing.rule
+            key = f"removed by {_LABELS[rule]}" if rule is not None else "outscored"
             rules[key] = rules.get(key, 0) + 1
-    said = ", ".join(f"{rule} at {count}" for rule, count in rules.items())
+    said = "; ".join(
+        f"{rule} at {count} decision{'s' if count != 1 else ''}" for rule, count in rules.items()
+    )
     return f"{expert} never got it: {said or 'no decision was taken'}"
 
 

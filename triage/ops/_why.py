@@ -81,7 +81,6 @@ class Trail(msgspec.Struct, kw_only=True):
     question: Question  # with the workspace found
     history: list[HistoryEntry]
     state: State
-    last: int  # the position of its last event
     #: Where it was completed or cancelled: no decision about it comes after.
     settled: int | None = None
 
@@ -167,21 +166,17 @@ def _read(
         if not (mine and isinstance(event, TaskCreated) and not refused):
             return
         asked = msgspec.structs.replace(question, workspace=event.workspace)
-        trail = trails[event.workspace] = Trail(
-            question=asked, history=[], state="queued", last=position
-        )
+        trail = trails[event.workspace] = Trail(question=asked, history=[], state="queued")
     if mine:
         trail.history.append(_entry(position, event, raw, output=False))
-        trail.last = position
         if isinstance(event, TaskCancelled) and not refused:
-            trail.state = "cancelled"
+            trail.state, trail.settled = "cancelled", position
     for output, encoded in zip(caused, outputs, strict=True):
         about = getattr(output, "task", None) == task
         if about or (mine and isinstance(output, EventRejected)):
             trail.history.append(_entry(position, output, encoded, output=True))
-            trail.last = position
             if isinstance(output, TaskCompleted):
-                trail.state = "completed"
+                trail.state, trail.settled = "completed", position
 
 
 def _entry(
