@@ -51,9 +51,10 @@ def render_why(result: Why, *, source: str) -> str:
     for entry in result.history:
         body = msgspec.json.decode(entry.event)
         arrow = "->" if entry.output else "  "
-        lines.append(
+        line = (
             f"  {_time(entry.at)}  #{entry.position:<7} {arrow} {entry.type:<15} {_summary(body)}"
         )
+        lines.append(line.rstrip())
     policy: Policy | None = None
     for number, decision in enumerate(decisions, 1):
         lines.append("")
