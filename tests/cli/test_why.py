@@ -66,7 +66,7 @@ def test_a_non_assignment_names_the_rule_that_removed_the_expert(quickstart: str
     rules = [d["explanation"]["standing"]["rule"] for d in body["decisions"]]
     assert rules == ["concurrency", None, "tried", "tried", "tried", "tried"]
     queued = why("audit-004", "--log", quickstart)
-    assert queued["state"] == "queued" and queued["decisions"][-1]["outcome"] == "end"
+    assert queued["state"] == "open" and queued["decisions"][-1]["outcome"] == "end"
     assert queued["decisions"][-1]["explanation"]["funnel"][1]["removed"] == 2  # nobody has th
 
 

@@ -27,7 +27,7 @@ _LABELS: Final = {
     "tried": "already tried",
     "allow_list": "allow-list",
     "quality_gate": "quality gate",
-    "unknown": "unknown",
+    "unknown": "not in the workspace",
 }
 
 
@@ -181,6 +181,8 @@ def _candidates(explanation: Explanation) -> list[str]:
 def _standing(explanation: Explanation) -> list[str]:
     standing = explanation.standing
     assert standing is not None
+    if standing.rule == "unknown":
+        return [f"  {standing.expert}: {standing.detail}"]
     if standing.rule is not None:
         said = f"  {standing.expert}: removed by {_LABELS[standing.rule]}: {standing.detail}"
         if standing.also:
@@ -211,7 +213,12 @@ def _verdict(result: Why) -> str:
         standing = decision.explanation.standing
         if standing is not None:
             rule = standing.rule
-            key = f"removed by {_LABELS[rule]}" if rule is not None else "outscored"
+            if rule is None:
+                key = "outscored"
+            elif rule == "unknown":
+                key = "not in the workspace"
+            else:
+                key = f"removed by {_LABELS[rule]}"
             rules[key] = rules.get(key, 0) + 1
     said = "; ".join(
         f"{rule} at {count} decision{'s' if count != 1 else ''}" for rule, count in rules.items()

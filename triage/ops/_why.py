@@ -50,7 +50,7 @@ from ._moment import Recorded
 __all__ = ["Decision", "HistoryEntry", "Question", "Trail", "Why", "find_task", "why"]
 
 Outcome = Literal["assigned", "waiting", "cancelled", "end"]
-State = Literal["queued", "completed", "cancelled"]
+State = Literal["open", "completed", "cancelled"]  # open: waiting or in progress
 _NO_TASK: Final = object()
 _EVERY: Final = 10_000  # inputs between two calls of ``progress``
 
@@ -166,7 +166,7 @@ def _read(
         if not (mine and isinstance(event, TaskCreated) and not refused):
             return
         asked = msgspec.structs.replace(question, workspace=event.workspace)
-        trail = trails[event.workspace] = Trail(question=asked, history=[], state="queued")
+        trail = trails[event.workspace] = Trail(question=asked, history=[], state="open")
     if mine:
         trail.history.append(_entry(position, event, raw, output=False))
         if isinstance(event, TaskCancelled) and not refused:
