@@ -49,19 +49,27 @@ def retry_dead_letters(
         letters = {c.dead_letter: _letter(journal, c.dead_letter) for c in corrections}
         problems = check_corrections(corrections, letters, again=again, refuse=refuse)
         outcomes: list[str] = []
-        earlier: dict[tuple[str, str], bytes] = {}  # the file's own events, by workspace and id
+        earlier: dict[tuple[str, str], tuple[int, bytes]] = {}  # the file's events, by key
         for correction in corrections:
             event = correction.event
             if event is None:
                 continue
-            key = (event.workspace, event.id)
-            known = earlier.get(key) or journal.event_body(*key)
-            earlier.setdefault(key, encode(event))
-            if known is not None and known != encode(event):
+            key, body = (event.workspace, event.id), encode(event)
+            where = f"line {correction.line} (dead letter {correction.dead_letter})"
+            first = earlier.setdefault(key, (correction.line, body))
+            known = journal.event_body(*key)
+            if first[0] != correction.line:
+                outcomes.append("duplicate")
+                if first[1] != body:
+                    problems.append(
+                        f"{where}: event {event.id} of {event.workspace} is on line {first[0]} "
+                        "already, with a different body; give the corrected event a new id"
+                    )
+                continue
+            if known is not None and known != body:
                 problems.append(
-                    f"line {correction.line} (dead letter {correction.dead_letter}): event "
-                    f"{event.id} of {event.workspace} is already in the log with a different "
-                    "body; give the corrected event a new id"
+                    f"{where}: event {event.id} of {event.workspace} is already in the log "
+                    "with a different body; give the corrected event a new id"
                 )
             outcomes.append("accepted" if known is None else "duplicate")
         if problems:

@@ -26,15 +26,15 @@ from typing import Any
 
 import msgspec
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
-from events import InputEvent, LogError
+from events import InputEvent
 
 from .._dead_letters import Kept, Retry
 from ._admin import create_missing_topics, partitions_of
 from ._errors import kafka_errors, start_or_close
 from ._publish import Publisher
-from ._read import _read_to_end
+from ._read import read_marks, read_to_end
+from ._records import RetryMarks
 from ._settings import KafkaSettings
 
 __all__ = ["read_dead_letter", "read_dead_letters", "retry_on_kafka"]
@@ -42,12 +42,6 @@ __all__ = ["read_dead_letter", "read_dead_letters", "retry_on_kafka"]
 _FETCH_POLLS = 5
 
 
-class _Marks(msgspec.Struct, frozen=True):
-    dead_letter: str
-    retries: list[Retry]
-
-
-_marks_decoder = msgspec.json.Decoder(_Marks)
 _encoder = msgspec.json.Encoder()
 
 
@@ -61,9 +55,9 @@ def read_dead_letters(
     """
 
     async def read() -> list[Kept]:
-        marks = await _marks(settings)
+        marks = await read_marks(settings)
         letters = []
-        async for record in _read_to_end(settings, settings.topics.deadletter):
+        async for record in read_to_end(settings, settings.topics.deadletter):
             letters.append(_kept(record, marks))
             if progress is not None and len(letters) % 1_000 == 0:
                 progress(len(letters), None)
@@ -107,38 +101,6 @@ def _kept(record: Any, marks: dict[str, tuple[Retry, ...]]) -> Kept:
     )
 
 
-async def _topic_exists(settings: KafkaSettings, topic: str) -> bool:
-    admin = AIOKafkaAdminClient(
-        client_id=f"{settings.client_id}-admin", **settings.client_options()
-    )
-    await start_or_close(admin)
-    try:
-        return topic in set(await admin.list_topics())
-    finally:
-        await admin.close()
-
-
-async def _marks(settings: KafkaSettings) -> dict[str, tuple[Retry, ...]]:
-    """The retries of every dead letter: the latest record of each key (a topic not yet
-    created, by a Triage older than the topic: none)."""
-    topic = settings.topics.retried
-    if not await _topic_exists(settings, topic):
-        return {}
-    marks: dict[str, tuple[Retry, ...]] = {}
-    async for record in _read_to_end(settings, topic):
-        if record.value is None:
-            continue  # Triage writes no tombstones; one written by hand removes nothing here
-        try:
-            found = _marks_decoder.decode(record.value)
-        except msgspec.DecodeError as exc:
-            raise LogError(
-                f"{topic} partition {record.partition} offset {record.offset} "
-                f"is not a retry mark: {exc}"
-            ) from None
-        marks[found.dead_letter] = tuple(found.retries)
-    return marks
-
-
 def _place(settings: KafkaSettings, letter: str) -> tuple[int, int] | None:
     """The partition and offset of a dead letter's id on this broker's dead-letter topic."""
     topic, _, rest = letter.partition(":")
@@ -156,7 +118,7 @@ async def _fetch(settings: KafkaSettings, ids: list[str]) -> dict[str, Kept | No
     wanted = {letter: place for letter, place in places.items() if place is not None}
     if not wanted:
         return found
-    marks = await _marks(settings)
+    marks = await read_marks(settings)
     partitions = set(await partitions_of(settings, settings.topics.deadletter))
     consumer = AIOKafkaConsumer(
         client_id=f"{settings.client_id}-reader",
@@ -223,7 +185,7 @@ async def _retry(
             await producer.send(
                 settings.topics.retried,
                 key=letter.id.encode(),
-                value=_encoder.encode(_Marks(dead_letter=letter.id, retries=history)),
+                value=_encoder.encode(RetryMarks(dead_letter=letter.id, retries=history)),
             )
         await producer.flush()
     finally:

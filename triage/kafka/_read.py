@@ -15,29 +15,35 @@ from typing import Any, BinaryIO, Protocol
 
 import msgspec
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
+from events import LogError
 from projections import Report, fold
 
+from .._dead_letters import Retry
 from ._admin import partitions_of
 from ._errors import kafka_errors, start_or_close
-from ._records import JournalBatch, decode_batch
+from ._records import JournalBatch, RetryMarks, decode_batch
 from ._settings import KafkaSettings
 
 #: Empty polls in a row after which a partition counts as read to its end: offsets of
 #: transaction markers and aborted records yield nothing, so the end is not reached.
 _EMPTY_POLLS = 3
+_marks_decoder = msgspec.json.Decoder(RetryMarks)
 
 __all__ = [
     "JournalSink",
     "dump_kafka",
     "follow_journal",
     "read_journal",
+    "read_marks",
+    "read_to_end",
     "report_kafka",
     "tail_assignments",
 ]
 
 
-async def _read_to_end(
+async def read_to_end(
     settings: KafkaSettings, topic: str, *, follow: bool = False, from_beginning: bool = True
 ) -> AsyncGenerator[Any, None]:
     """Records of every partition of a topic, committed ones only, up to the end."""
@@ -76,11 +82,45 @@ async def _read_to_end(
         await consumer.stop()
 
 
+async def _topic_exists(settings: KafkaSettings, topic: str) -> bool:
+    admin = AIOKafkaAdminClient(
+        client_id=f"{settings.client_id}-admin", **settings.client_options()
+    )
+    await start_or_close(admin)
+    try:
+        return topic in set(await admin.list_topics())
+    finally:
+        await admin.close()
+
+
+async def read_marks(settings: KafkaSettings) -> dict[str, tuple[Retry, ...]]:
+    """The retries marked on every dead letter, by its id: the latest record of each key.
+
+    A cluster whose topics were made by a Triage older than the retried topic has none.
+    """
+    topic = settings.topics.retried
+    if not await _topic_exists(settings, topic):
+        return {}
+    marks: dict[str, tuple[Retry, ...]] = {}
+    async for record in read_to_end(settings, topic):
+        if record.value is None:
+            continue  # Triage writes no tombstones; one written by hand removes nothing here
+        try:
+            found = _marks_decoder.decode(record.value)
+        except msgspec.DecodeError as exc:
+            raise LogError(
+                f"{topic} partition {record.partition} offset {record.offset} "
+                f"is not a retry mark: {exc}"
+            ) from None
+        marks[found.dead_letter] = tuple(found.retries)
+    return marks
+
+
 @kafka_errors
 def read_journal(settings: KafkaSettings) -> Iterator[tuple[int, JournalBatch]]:
     """Every committed journal batch, partition by partition, in order."""
     loop = asyncio.new_event_loop()
-    records = _read_to_end(settings, settings.topics.journal)
+    records = read_to_end(settings, settings.topics.journal)
     try:
         while True:
             try:
@@ -109,7 +149,7 @@ def dump_kafka(settings: KafkaSettings, out: BinaryIO, *, deadletters: bool = Fa
 
 async def _dead_letters(settings: KafkaSettings) -> list[bytes]:
     lines = []
-    async for record in _read_to_end(settings, settings.topics.deadletter):
+    async for record in read_to_end(settings, settings.topics.deadletter):
         headers = {k: v.decode() for k, v in record.headers or ()}
         lines.append(
             msgspec.json.encode(
@@ -137,7 +177,8 @@ def report_kafka(settings: KafkaSettings) -> Report:
         for entry, outputs in batch.entries
     )
     sources = [msgspec.json.decode(line)["source"] for line in asyncio.run(_dead_letters(settings))]
-    return fold(entries, sources)
+    retried = sum(1 for retries in asyncio.run(read_marks(settings)).values() if retries)
+    return fold(entries, sources, retried=retried)
 
 
 @kafka_errors
@@ -147,7 +188,7 @@ def tail_assignments(
     """Print decisions from the assignments topic as they come."""
 
     async def run() -> None:
-        async for record in _read_to_end(
+        async for record in read_to_end(
             settings, settings.topics.assignments, follow=follow, from_beginning=from_beginning
         ):
             out.write(record.value + b"\n")
