@@ -115,6 +115,20 @@ class DeadLetterStore:
             row = self._db.execute("SELECT count(DISTINCT deadletter) FROM retries").fetchone()
             return integer(row[0])
 
+    def retries_after(self, after: int = 0) -> list[tuple[int, str, Retry]]:
+        """(position, dead letter id, retry) of every retry marked after position ``after``."""
+        if self.schema < _RECEIVED_FROM:
+            return []
+        with reading(self.path):
+            return [
+                (integer(pos), str(integer(letter)), _retry(workspace, event, at))
+                for pos, letter, workspace, event, at in self._db.execute(
+                    "SELECT pos, deadletter, workspace, event, at FROM retries"
+                    " WHERE pos > ? ORDER BY pos",
+                    (after,),
+                )
+            ]
+
     def mark_retried(self, letter: int, retry: Retry) -> None:
         """Mark a dead letter as retried by ``retry``'s event (a mark more if it has one)."""
         with self._atomic:
@@ -139,9 +153,7 @@ class DeadLetterStore:
             " WHERE deadletter >= ? AND deadletter <= ? ORDER BY pos",
             (first, last),
         ):
-            marks.setdefault(integer(letter), []).append(
-                Retry(event=text(event), workspace=text(workspace), at=_time(at))
-            )
+            marks.setdefault(integer(letter), []).append(_retry(workspace, event, at))
         return {letter: tuple(found) for letter, found in marks.items()}
 
 
@@ -156,6 +168,10 @@ def _kept(row: tuple[object, ...], retries: tuple[Retry, ...]) -> Kept:
         raw=blob(raw),
         retries=retries,
     )
+
+
+def _retry(workspace: object, event: object, at: object) -> Retry:
+    return Retry(event=text(event), workspace=text(workspace), at=_time(at))
 
 
 def _time(value: object) -> datetime:

@@ -11,6 +11,7 @@ import base64
 import contextlib
 import threading
 from collections.abc import AsyncGenerator, Iterator
+from datetime import UTC, datetime
 from typing import Any, BinaryIO, Protocol
 
 import msgspec
@@ -204,8 +205,19 @@ class JournalSink(Protocol):
     def entry(self, raw: bytes, outputs: list[bytes]) -> None:
         """One accepted input (canonical JSON) and the outputs it caused."""
 
-    def dead_letter(self, source: str, location: str, error: str) -> None:
-        """One record of an input topic that never became an event."""
+    def dead_letter(
+        self,
+        source: str,
+        location: str,
+        error: str,
+        *,
+        letter: str = "",
+        received: datetime | None = None,
+    ) -> None:
+        """One record of an input topic that never became an event; ``letter``: its id."""
+
+    def retried(self, letter: str, event: str, at: datetime) -> None:
+        """The latest retry marked on the dead letter ``letter``: by ``event``, at ``at``."""
 
     def caught_up(self) -> None:
         """Everything committed when following began has been fed."""
@@ -232,9 +244,12 @@ async def _follow(settings: KafkaSettings, sink: JournalSink, stop: threading.Ev
     )
     await start_or_close(consumer)
     try:
+        followed = [topics.journal, topics.deadletter]
+        if await _topic_exists(settings, topics.retried):
+            followed.append(topics.retried)
         tps = [
             TopicPartition(topic, number)
-            for topic in (topics.journal, topics.deadletter)
+            for topic in followed
             for number in sorted(await partitions_of(settings, topic))
         ]
         consumer.assign(tps)
@@ -248,6 +263,11 @@ async def _follow(settings: KafkaSettings, sink: JournalSink, stop: threading.Ev
                     if tp.topic == topics.journal:
                         for raw, outputs in decode_batch(record.value).entries:
                             sink.entry(bytes(raw), [bytes(output) for output in outputs])
+                    elif tp.topic == topics.retried:
+                        marks = _marks_decoder.decode(record.value) if record.value else None
+                        if marks is not None and marks.retries:
+                            last = marks.retries[-1]
+                            sink.retried(marks.dead_letter, last.event, last.at)
                     else:
                         headers = {k: v.decode() for k, v in record.headers or ()}
                         sink.dead_letter(
@@ -255,6 +275,8 @@ async def _follow(settings: KafkaSettings, sink: JournalSink, stop: threading.Ev
                             f"partition {headers.get('triage.source.partition', '?')} "
                             f"offset {headers.get('triage.source.offset', '?')}",
                             headers.get("triage.error", ""),
+                            letter=f"{record.topic}:{record.partition}:{record.offset}",
+                            received=datetime.fromtimestamp(record.timestamp / 1000, UTC),
                         )
             if not ready:
                 # Transaction markers yield no records: an idle run also means the end.
