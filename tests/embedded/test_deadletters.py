@@ -185,6 +185,8 @@ def test_a_log_of_schema_3_is_listed_as_it_is_and_upgraded_by_a_retry(tmp_path: 
         triage("deadletters", "show", "1", "--log", path).stdout.decode()
     )
     assert letters(path, "--since", "2000-01-01T00:00:00Z") == []
+    options_first = triage("deadletters", "--log", path, "show", "1").stdout.decode()
+    assert options_first.startswith("dead letter 1\n")
     assert path.read_bytes() == before  # readers never upgrade
 
     fixes = tmp_path / "fixes.jsonl"

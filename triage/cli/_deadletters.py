@@ -46,12 +46,28 @@ _SHOWN: Final = frozenset(chr(code) for code in range(32, 127))  # printable ASC
 
 
 class _ListByDefault(click.Group):
-    """``triage deadletters [OPTIONS]`` is ``triage deadletters list [OPTIONS]``."""
+    """``triage deadletters [OPTIONS]`` is ``triage deadletters list [OPTIONS]``.
+
+    The subcommand may also come after options (``deadletters --log x.db show 7``):
+    it is moved to the front, unless it is the value of an option.
+    """
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args or (args[0] not in self.commands and args[0] not in ctx.help_option_names):
-            args = ["list", *args]
-        return super().parse_args(ctx, args)
+        if args and (args[0] in self.commands or args[0] in ctx.help_option_names):
+            return super().parse_args(ctx, args)
+        valued = {
+            name
+            for command in self.commands.values()
+            for param in command.params
+            if isinstance(param, click.Option) and not param.is_flag
+            for name in param.opts
+        }
+        for index, arg in enumerate(args):
+            if arg == "--":
+                break
+            if arg in self.commands and args[index - 1] not in valued:
+                return super().parse_args(ctx, [arg, *args[:index], *args[index + 1 :]])
+        return super().parse_args(ctx, ["list", *args])
 
 
 @click.group(cls=_ListByDefault)
