@@ -6,7 +6,9 @@ import json
 import subprocess
 from typing import Any
 
+from tests.http.conftest import free_port
 from tests.integration.conftest import TRIAGE, Cluster, wait_until
+from tests.integration.test_serve import fetch
 from tests.integration.test_worker import QUICKSTART, journal_lines
 
 LATE = (
@@ -78,6 +80,31 @@ def test_dead_letters_on_kafka_are_listed_shown_and_retried(cluster: Cluster) ->
     cluster.publish(QUICKSTART.read_bytes())  # more resends behind it, to wait for
     wait_until(lambda: _duplicates(cluster) >= 22, 90, "the resends seen as duplicates")
     assert cluster.processed() == 21
+
+    # `triage serve --broker` tells the retried letter from the open one.
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    serve = subprocess.Popen(
+        [TRIAGE, "serve", "--port", str(port)],  # TRIAGE_BROKER is set: Kafka
+        env=cluster.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until(lambda: fetch(f"{url}/readyz")[0] == 200, 90, "serve caught up")
+        wait_until(
+            lambda: json.loads(fetch(f"{url}/api/v1/deadletters")[1])["retried"] == 1,
+            60,
+            "the retry in the API",
+        )
+        body = json.loads(fetch(f"{url}/api/v1/deadletters")[1])
+        assert {x["id"]: (x["status"], x["retried_by"]) for x in body["dead_letters"]} == {
+            late["id"]: ("retried", "t-late"),
+            binary["id"]: ("open", None),
+        }
+    finally:
+        serve.terminate()
+        serve.wait(timeout=20)
 
 
 def _duplicates(cluster: Cluster) -> int:
