@@ -10,15 +10,11 @@ that the numbers can be tuned without touching the story, and apart from
 ``_workforce`` because work and people are tuned apart. Every draw comes
 from the caller's ``random.Random``, in a fixed order.
 
-With v1.1 (``Client(v1_1=True)``) the client uses the contract where a real
-project would: red-teaming and audits are gated by the expert's quality
-record in the task's domain (the gate lowers to the prior after a wait),
-rating grows from 2 to up to 4 judgements until 60% of the answers agree,
-a revision is offered first to the pair's writer, and where few of the staff
-meet the drawn requirements the task starts with them and widens its pool
-step by step instead of being relaxed up front. Without it the same draws
-give plain v1 tasks: relaxed at once, 3 fixed ratings, no gates, no names.
-The draws are the same either way, so both worlds see the same arrivals.
+With v1.1 (``Client(v1_1=True)``) the client words the same draws with
+contract v1.1 (``_requirements``): gates, steps that widen thin pools,
+adaptive overlap of ratings, revisions offered to their writer first.
+Without it they are plain v1 tasks, relaxed at once. The draws are the same
+either way, so both worlds see the same arrivals.
 """
 
 from __future__ import annotations
@@ -28,12 +24,12 @@ import itertools
 import random
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Final, NamedTuple
 
-import msgspec
+from events import CEFR_LEVELS, EDUCATION_LEVELS, Cefr, Education, TaskCreated
 
-from events import CEFR_LEVELS, EDUCATION_LEVELS, Cefr, Education, TaskCreated, TaskStep
-
+from ._requirements import ladder, last_rung, revision, stepped
 from ._workforce import DAY, DOMAINS, LABELS, MINUTE, Persona, weekday_of
 
 __all__ = ["KINDS", "Client", "Kind", "Rating", "Stamp"]
@@ -44,20 +40,6 @@ _MONTH_MINUTES: Final = 365.25 / 12 * 24 * 60
 
 #: The common fields of a new event: id, ``at`` and workspace.
 Stamp = tuple[str, datetime, str]
-#: A rung of requirements: skill, fluency, education.
-Rung = tuple[int, Cefr, Education]
-
-#: v1.1 quality gates by kind: the record needed first, and after how many
-#: minutes it lowers to the policy's default prior (so an expert never
-#: reviewed qualifies, one reviewed below it never does).
-_GATES: Final[dict[str, tuple[float, int]]] = {"red_team": (0.8, 120), "audit": (0.8, 240)}
-_GATE_FLOOR: Final = 0.75
-#: v1.1 adaptive overlap of ratings: judgements at first, at most, and the share that must agree.
-_OVERLAP: Final = (2, 4, 0.6)
-#: Minutes between two steps that widen a thinly staffed task's pool.
-_WIDEN_MINUTES: Final = 60
-#: Minutes a revision is offered to the pair's writer alone.
-_WRITER_MINUTES: Final = 120
 
 
 class Rating(NamedTuple):
@@ -210,7 +192,8 @@ class Client:
             education: Education = "doctorate"
         else:
             education = "master" if rng.random() < 0.25 else "bachelor"
-        ladder = self._ladder(domain, language, (skill, fluency, education), people=judgements + 1)
+        count = partial(self.count, domain, language)
+        rungs = ladder(count, (skill, fluency, education), people=judgements + 1)
         at = stamp[1]
         priority = 0
         due = at + timedelta(days=rng.randrange(2, 6))
@@ -231,34 +214,16 @@ class Client:
             domain=domain,
             language=language,
             minutes=rng.choice(spec.minutes),
-            skill=ladder[-1][0],
-            fluency=ladder[-1][1],
-            education=ladder[-1][2],
+            skill=rungs[-1][0],
+            fluency=rungs[-1][1],
+            education=rungs[-1][2],
             priority=priority,
             judgements=judgements,
             exclude=exclude,
             due=due,
             ref=f"s3://client-bucket/{spec.ref}/{task}.json",
         )
-        if not self.v1_1:
-            return created
-        start, changes = self._widening(domain, language, ladder)
-        gate = _GATES.get(kind)
-        if gate is not None:
-            changes.setdefault(gate[1], {})["quality"] = _GATE_FLOOR
-        overlap: dict[str, object] = {}
-        if kind == "rate":
-            first, most, share = _OVERLAP
-            overlap = {"judgements": first, "max_judgements": most, "agreement": share}
-        return msgspec.structs.replace(
-            created,
-            skill=start[0],
-            fluency=start[1],
-            education=start[2],
-            quality=None if gate is None else gate[0],
-            steps=_steps(changes),
-            **overlap,
-        )
+        return stepped(created, rungs, count) if self.v1_1 else created
 
     def rating(self, rng: random.Random) -> Rating:
         """The hidden answer of a rating item: one in four is a close call."""
@@ -278,28 +243,25 @@ class Client:
         if self.count(domain, language, 1, "C1", "bachelor") < people:
             domain = max(DOMAINS, key=lambda d: self.count(d, language, 1, "C1", "bachelor"))
         fluency: Cefr = "C1" if parent.fluency == "C2" else parent.fluency
-        ladder = self._ladder(
-            domain, language, (parent.skill, fluency, parent.education), people=people
-        )
-        start, changes = self._widening(domain, language, ladder, least=2)
-        if not self.v1_1:
-            start, changes = ladder[-1], {}
-        return TaskCreated(
+        count = partial(self.count, domain, language)
+        rungs = ladder(count, (parent.skill, fluency, parent.education), people=people)
+        created = TaskCreated(
             *stamp,
             task=f"{parent.task}-review",
             kind="review",
             domain=domain,
             language=language,
             minutes=rng.choice(spec.minutes),
-            skill=start[0],
-            fluency=start[1],
-            education=start[2],
+            skill=rungs[-1][0],
+            fluency=rungs[-1][1],
+            education=rungs[-1][2],
             priority=parent.priority,
             judgements=judgements,
             parent=parent.task,
             ref=f"s3://client-bucket/{spec.ref}/{parent.task}.json",
-            steps=_steps(changes),
         )
+        # The author is in the pool and barred: start where two could take it.
+        return stepped(created, rungs, count, least=2) if self.v1_1 else created
 
     def revision_of(
         self, rng: random.Random, stamp: Stamp, parent: TaskCreated, writer: str
@@ -310,14 +272,8 @@ class Client:
         then to anyone who meets the pair's last requirements; in v1 to
         anyone at once. It names no ``parent``: that would bar the writer.
         """
-        rung: Rung = (parent.skill, parent.fluency, parent.education)
-        for step in parent.steps or ():  # the pair's last requirements: those of its last step
-            rung = (
-                rung[0] if step.skill is msgspec.UNSET else step.skill,
-                rung[1] if step.fluency is msgspec.UNSET else step.fluency,
-                rung[2] if step.education is msgspec.UNSET else step.education,
-            )
-        skill, fluency, education = self._ladder(parent.domain, parent.language, rung, people=2)[-1]
+        count = partial(self.count, parent.domain, parent.language)
+        skill, fluency, education = ladder(count, last_rung(parent), people=2)[-1]
         created = TaskCreated(
             *stamp,
             task=f"{parent.task}-edit",
@@ -332,13 +288,7 @@ class Client:
             due=stamp[1] + timedelta(days=2),
             ref=f"s3://client-bucket/revisions/{parent.task}.json",
         )
-        if not self.v1_1:
-            return created
-        return msgspec.structs.replace(
-            created,
-            experts=(writer,),
-            steps=(TaskStep(after_minutes=_WRITER_MINUTES, experts=()),),
-        )
+        return revision(created, writer) if self.v1_1 else created
 
     def gap(self, roster: Sequence[Persona], stamp: Stamp, task: str) -> TaskCreated:
         """A task nobody on the whole roster can take: a staffing gap for the report to show."""
@@ -375,55 +325,3 @@ class Client:
         domains = sorted(persona.domains, key=lambda d: (-persona.domains[d], d))
         domain = domains[0] if rng.random() < 0.7 else rng.choice(domains)
         return domain, persona.native
-
-    def _ladder(self, domain: str, language: str, rung: Rung, *, people: int) -> list[Rung]:
-        """The requirements from ``rung`` down, relaxed until ``people`` of the staff meet them.
-
-        Education goes to bachelor first, then fluency to C1, then the skill
-        one level at a time; the last rung is what a v1 task asks.
-        """
-        skill, fluency, education = rung
-        ladder = [rung]
-        while self.count(domain, language, skill, fluency, education) < people:
-            if education != "bachelor":
-                education = "bachelor"
-            elif fluency != "C1":
-                fluency = "C1"
-            elif skill > 1:
-                skill -= 1
-            else:
-                break
-            ladder.append((skill, fluency, education))
-        return ladder
-
-    def _widening(
-        self, domain: str, language: str, ladder: list[Rung], *, least: int = 1
-    ) -> tuple[Rung, dict[int, dict[str, object]]]:
-        """Where a thinly staffed task starts, and the steps down the rest of its ladder.
-
-        It starts at the strictest rung ``least`` of the staff meet and moves
-        one rung down every ``_WIDEN_MINUTES``, naming what changes.
-        """
-        first = next(
-            (n for n, rung in enumerate(ladder) if self.count(domain, language, *rung) >= least),
-            len(ladder) - 1,
-        )
-        changes: dict[int, dict[str, object]] = {}
-        for n, (before, after) in enumerate(itertools.pairwise(ladder[first:]), start=1):
-            changes[n * _WIDEN_MINUTES] = {
-                field: new
-                for field, old, new in zip(_RUNG_FIELDS, before, after, strict=True)
-                if old != new
-            }
-        return ladder[first], changes
-
-
-_RUNG_FIELDS: Final = ("skill", "fluency", "education")
-
-
-def _steps(changes: dict[int, dict[str, object]]) -> tuple[TaskStep, ...]:
-    """The steps of a task, from the fields that change after each number of minutes."""
-    return tuple(
-        msgspec.structs.replace(TaskStep(after_minutes=minutes), **changes[minutes])
-        for minutes in sorted(changes)
-    )
