@@ -31,6 +31,7 @@ from events import (
     TaskCompleted,
     TaskCreated,
     TaskDeclined,
+    TaskExtended,
     TaskRequeued,
     TaskReviewed,
     TaskSubmitted,
@@ -109,6 +110,7 @@ class ExpertView(msgspec.Struct, frozen=True, kw_only=True, gc=False):
 
 class _Task(msgspec.Struct, gc=False):
     created: TaskCreated
+    judgements: int  # the current number: adaptive overlap raises it
     state: str = _OPEN
     submitted: int = 0
     assignments: int = 0
@@ -119,7 +121,7 @@ class _Task(msgspec.Struct, gc=False):
     events: list[AnyEvent] = msgspec.field(default_factory=list)
 
     def waiting(self) -> bool:
-        return self.state == _OPEN and self.submitted + len(self.open) < self.created.judgements
+        return self.state == _OPEN and self.submitted + len(self.open) < self.judgements
 
 
 class _Expert(msgspec.Struct, gc=False):
@@ -224,7 +226,7 @@ class Views:
         return self._workspaces.get(workspace) or _Workspace()
 
 
-_OUTPUTS: Final = (TaskAssigned, TaskRequeued, TaskCompleted, TaskUnroutable)
+_OUTPUTS: Final = (TaskAssigned, TaskRequeued, TaskCompleted, TaskUnroutable, TaskExtended)
 
 
 def _apply(ws: _Workspace, event: AnyEvent) -> None:
@@ -250,7 +252,7 @@ def _apply(ws: _Workspace, event: AnyEvent) -> None:
     if isinstance(event, TaskCreated):
         existing = ws.tasks.get(event.task)
         if existing is None:
-            ws.tasks[event.task] = _Task(event, events=[event])
+            ws.tasks[event.task] = _Task(event, event.judgements, events=[event])
         else:
             existing.events.append(event)  # refused: its rejection follows
         return
@@ -310,6 +312,8 @@ def _on_outcome(task: _Task, expert: _Expert | None, event: Any, at: int) -> Non
             task.state, task.ended = "cancelled", at
     elif isinstance(event, TaskUnroutable):
         task.unroutable = True
+    elif isinstance(event, TaskExtended):
+        task.judgements = event.judgements
 
 
 def _close(task: _Task, expert: _Expert | None, name: str, task_id: str) -> None:
@@ -329,7 +333,7 @@ def _queued(position: int, task: _Task, clock: int) -> QueuedTask:
         language=normalize(created.language),
         priority=created.priority,
         minutes=created.minutes,
-        judgements=created.judgements,
+        judgements=task.judgements,
         submitted=task.submitted,
         open=len(task.open),
         unroutable=task.unroutable,
@@ -349,7 +353,7 @@ def _row(task: _Task) -> TaskRow:
         language=normalize(created.language),
         minutes=created.minutes,
         priority=created.priority,
-        judgements=created.judgements,
+        judgements=task.judgements,
         state=task.state,
         submitted=task.submitted,
         assignments=task.assignments,

@@ -172,8 +172,10 @@ def test_demo_runs_small_and_replaces_only_demo_logs(tmp_path: Path) -> None:
     demo_log = str(tmp_path / "demo.db")
     result = triage("demo", "--experts", "30", "--days", "3", "--log", demo_log)
     assert "llm-finetune" in result.stdout and "Replay it" in result.stdout
+    assert "Requirement steps (" in result.stdout and "Adaptive overlap (" in result.stdout
     dump = triage("dump", "--log", demo_log).stdout
     assert '"task.assigned"' in dump and '"task.completed"' in dump
+    assert '"task.escalated"' in dump and '"agreement":' in dump
     again = triage("demo", "--experts", "30", "--days", "3", "--quiet", "--log", demo_log)
     assert again.returncode == 0
     assert triage("dump", "--log", demo_log).stdout == dump  # same seed, same log
@@ -181,3 +183,13 @@ def test_demo_runs_small_and_replaces_only_demo_logs(tmp_path: Path) -> None:
     triage("ingest", "--log", other, str(QUICKSTART))
     refused = triage("demo", "--quiet", "--log", other, check=False)
     assert refused.returncode == 1 and "not a demo" in refused.stderr
+
+
+def test_demo_v1_only_publishes_no_v1_1_fields(tmp_path: Path) -> None:
+    log = str(tmp_path / "v1.db")
+    result = triage("demo", "--experts", "30", "--days", "3", "--v1-only", "--log", log)
+    assert "Requirement steps" not in result.stdout and "Adaptive overlap" not in result.stdout
+    dump = triage("dump", "--log", log).stdout
+    assert '"task.completed"' in dump
+    for field in ('"steps":', '"quality":', '"experts":[', '"agreement":', '"answer":'):
+        assert field not in dump, field

@@ -73,6 +73,8 @@ def test_the_html_report_draws_every_chart_offline(demo_log: Path, tmp_path: Pat
     dom, log = chromium(page.as_uri(), tmp_path / "dashboard.png", size="1920,2200")
     assert_drawn(dom, log, CHARTS)
     assert "hours per month" in dom and 'class="status' in dom  # the objectives table
+    for section in ("Requirement steps", "Adaptive overlap", "Quality gates"):
+        assert re.search(f"<h3>{section}: [0-9,]+ ", dom), f"the demo's {section} are drawn"
 
 
 def test_the_weekly_client_report_is_one_week(demo_log: Path, tmp_path: Path) -> None:
@@ -93,6 +95,7 @@ def test_the_weekly_client_report_is_one_week(demo_log: Path, tmp_path: Path) ->
     dom, log = chromium(page.as_uri(), tmp_path / "weekly.png", size="1920,2400")
     assert_drawn(dom, log, WEEKLY_CHARTS)
     assert f"Weekly report · {WORKSPACE} · {week}" in dom
+    assert '<div class="v11" id="v11"></div>' in dom, "the v1.1 sections are of the whole journal"
     examples = [x for x in report[WORKSPACE]["quality"]["low_quality"]]
     assert any(x["task"] in dom for x in examples), "the week's low-quality examples are listed"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import random
 from datetime import UTC, datetime, timedelta
 
 import msgspec
@@ -15,6 +16,7 @@ from events import (
     InputEvent,
     TaskAssigned,
     TaskCreated,
+    TaskSubmitted,
     decode_input,
     decode_output,
     encode,
@@ -261,3 +263,30 @@ def test_records_shrink_an_expert_towards_the_workspace() -> None:
     rates = {records.rates(w, expert) for w, expert in seen}
     assert len(rates) > 1  # and the others by their own record
     assert records.expected(ws, "nobody-recorded", "no-such-domain") is None
+
+
+def test_records_keep_the_answers_of_adaptive_overlap_in_order() -> None:
+    records = load_history(history()).records
+    answers: dict[str, list[str | None]] = {}
+    for _, raw, outputs in history():
+        event = decode_input(raw)
+        if isinstance(event, TaskSubmitted) and not any(b'"event.rejected"' in o for o in outputs):
+            task = records.tasks[(event.workspace, event.task)]
+            if task.agreement is not None:
+                answers.setdefault(event.task, []).append(event.answer)
+    task, recorded = max(answers.items(), key=lambda item: (len(item[1]), item[0]))
+    rng = random.Random(1)
+    ws = "llm-finetune"
+    assert [records.answer(rng, ws, task, n) for n in range(len(recorded))] == recorded
+    assert records.answer(rng, ws, task, len(recorded)) in recorded  # past them: one drawn
+    plain = next(t for (_, t), created in records.tasks.items() if created.agreement is None)
+    assert records.answer(rng, ws, plain, 0) is None
+
+
+def test_what_if_of_the_recorded_policy_asks_for_as_many_judgements() -> None:
+    """Submissions carry the recorded answers, so overlap grows as it did, not to the maximum."""
+    result = what_if(load_history(history()), _candidates()[:1], seed=1)
+    (columns,) = result.workspaces.values()
+    real, synth = columns
+    assert abs(synth.submissions - real.submissions) <= 0.1 * real.submissions
+    assert abs(synth.assignments - real.assignments) <= 0.1 * real.assignments

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import itertools
+import random
 from collections.abc import Sequence
 from datetime import timedelta
 
@@ -24,6 +25,7 @@ from events import (
     TaskDeclined,
     TaskRequeued,
     TaskReviewed,
+    TaskStep,
     TaskSubmitted,
     TaskUnroutable,
     decode_input,
@@ -34,6 +36,7 @@ from events import (
 from router import Engine
 from tests.rules import Referee
 from triage.sim import Scenario, SimulationSummary, simulate
+from triage.sim._workforce import LABELS, hire
 
 # Small, and busier than the case study's first days, so that three days show everything.
 SMALL = Scenario(
@@ -261,3 +264,93 @@ def test_the_default_month_matches_the_case_study() -> None:
     assert 0 < summary.tasks_unroutable < 0.01 * summary.tasks_created
     assert 0 < summary.late_submissions < 0.01 * summary.inputs_by_type["task.submitted"]
     assert 50_000 <= summary.inputs <= 250_000
+
+
+def _last_requirements(task: TaskCreated) -> tuple[int, str, str]:
+    """Skill, fluency and education after every step of the task."""
+    skill, fluency, education = task.skill, task.fluency, task.education
+    for step in task.steps or ():
+        skill = skill if step.skill is msgspec.UNSET else step.skill
+        fluency = fluency if step.fluency is msgspec.UNSET else step.fluency
+        education = education if step.education is msgspec.UNSET else step.education
+    return skill, fluency, education
+
+
+def _arrival(task: TaskCreated) -> bool:
+    """Is it the client's own work, not a review or revision that follows a submission?"""
+    return task.parent is None and not task.task.endswith("-edit")
+
+
+def test_the_client_uses_v1_1_where_a_real_project_would(small: Run) -> None:
+    recorder, summary = small
+    created = [e for e in recorder.inputs if isinstance(e, TaskCreated)]
+    gated = [t for t in created if t.kind in ("red_team", "audit")]
+    assert gated and all(t.quality == 0.8 for t in gated)
+    assert all(any(s.quality == 0.75 for s in t.steps or ()) for t in gated)
+    assert all(t.quality is None for t in created if t.kind not in ("red_team", "audit"))
+    rates = [t for t in created if t.kind == "rate"]
+    assert rates and all(
+        (t.judgements, t.max_judgements, t.agreement) == (2, 4, 0.6) for t in rates
+    )
+    # Revisions of written pairs go to their writer first, to anyone after two hours.
+    writers = {
+        e.task: e.expert
+        for e, outputs in recorder.log
+        if isinstance(e, TaskSubmitted) and not refused(outputs)
+    }
+    revisions = [t for t in created if t.task.endswith("-edit")]
+    assert len(revisions) == summary.revision_tasks_created > 0
+    for revision in revisions:
+        assert revision.experts == (writers[revision.task.removesuffix("-edit")],)
+        assert revision.steps == (TaskStep(after_minutes=120, experts=()),)
+    # Thin pools: a stricter start, widened by steps.
+    widened = [t for t in created if any(s.skill is not msgspec.UNSET for s in t.steps or ())]
+    assert widened
+    outputs = counts(recorder.outputs)
+    assert outputs["task.escalated"] > 0 and outputs["task.extended"] > 0
+    assert any(isinstance(o, TaskAssigned) and o.record is not None for o in recorder.outputs)
+    answers = [e.answer for e in recorder.inputs if isinstance(e, TaskSubmitted) and e.answer]
+    assert answers and set(answers) <= set(LABELS)
+    assert len(set(answers)) > 1, "raters disagree now and then"
+
+
+def test_without_v1_1_the_same_world_publishes_v1_tasks() -> None:
+    with_v11, _ = run()
+    plain, summary = run(msgspec.structs.replace(SMALL, v1_1=False))
+    v11_fields = ("quality", "experts", "steps", "max_judgements", "agreement", "answer")
+    for event in plain.inputs:
+        assert not set(msgspec.json.decode(encode(event))) & set(v11_fields), event
+    assert not {"task.escalated", "task.extended"} & set(summary.outputs_by_type)
+    assert all(o.record is None for o in plain.outputs if isinstance(o, TaskAssigned))
+
+    def world(recorder: Recorder) -> list[object]:
+        """The roster, presence and the client's own arrivals, without event ids."""
+        seen: list[object] = []
+        for event in recorder.inputs:
+            if isinstance(event, ExpertProfile | ExpertStatus | ExpertRemoved):
+                seen.append(msgspec.structs.replace(event, id=""))
+            elif isinstance(event, TaskCreated) and _arrival(event):
+                seen.append((event.task, event.at, event.kind, event.domain, event.language))
+                seen.append((event.minutes, event.priority, event.exclude, event.due))
+                seen.append(_last_requirements(event))
+        return seen
+
+    assert world(plain) == world(with_v11)
+    judgements = {
+        (e.kind, e.judgements)
+        for e in plain.inputs
+        if isinstance(e, TaskCreated) and e.kind == "rate"
+    }
+    assert judgements == {("rate", 3)}
+
+
+def test_a_raters_answers_follow_their_hidden_quality() -> None:
+    (persona,) = hire(random.Random(1), 1, start=0, first_share=1.0, onboarding_days=1)
+    rng = random.Random(2)
+
+    def right(quality: float, difficulty: float) -> float:
+        rater = msgspec.structs.replace(persona, quality=quality)
+        return sum(rater.answer(rng, "A", difficulty) == "A" for _ in range(4000)) / 4000
+
+    assert right(0.95, 0.0) > right(0.95, 0.25) > right(0.6, 0.0) > right(0.6, 0.25)
+    assert abs(right(0.9, 0.0) - 0.9) < 0.03

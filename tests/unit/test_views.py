@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from events import AnyEvent, InputEvent, OutputEvent, type_name
+from events import AnyEvent, InputEvent, OutputEvent, TaskSubmitted, type_name
 from projections import Projections, Views
 from tests.factory import World
 
@@ -80,6 +80,26 @@ def test_the_queue_is_in_the_routers_order_and_counts_what_the_report_counts() -
         projections.apply(event)
     assert len(queue) == projections.report().workspaces["w"].tasks.queued
     assert [q.task for q in views.queue("w", limit=2)] == ["b-same", "low-old"]
+
+
+def test_an_extended_task_waits_in_the_queue_for_its_new_judgement() -> None:
+    w = Journal()
+    w.expert("ana")
+    w.expert("bo")
+    w.task("rate", kind="rate", judgements=2, max_judgements=3, agreement=1.0)
+    for name, answer in (("ana", "A"), ("bo", "B")):
+        w.later(minutes=5).send(
+            TaskSubmitted(*w._base(), task="rate", expert=name, seconds=300, answer=answer)
+        )
+    assert "task.extended" in [type_name(e) for e in w.journal]
+    views = w.views()
+    (queued,) = views.queue("w")
+    assert (queued.task, queued.judgements, queued.submitted) == ("rate", 3, 2)
+    assert {row.task: row.judgements for row in views.tasks("w")} == {"rate": 3}
+    projections = Projections()
+    for event in w.journal:
+        projections.apply(event)
+    assert projections.report().workspaces["w"].tasks.queued == 1
 
 
 def test_an_expert_record_counts_assignments_declines_requeues_and_reviews() -> None:

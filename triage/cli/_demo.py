@@ -21,6 +21,11 @@ __all__ = ["demo"]
 @click.option("--seed", type=int, default=7, show_default=True, help="Seed of the simulation.")
 @click.option("--experts", type=click.IntRange(min=1), default=285, show_default=True)
 @click.option("--days", type=click.IntRange(min=1, max=366), default=28, show_default=True)
+@click.option(
+    "--v1-only",
+    is_flag=True,
+    help="Publish v1 tasks only: no steps, gates, named experts or adaptive overlap.",
+)
 @click.option("--force", is_flag=True, help="Replace a log at --log that does not hold a demo.")
 @click.option("--quiet", is_flag=True, help="No progress bar and no report.")
 @policy_option
@@ -29,6 +34,7 @@ def demo(
     seed: int,
     experts: int,
     days: int,
+    v1_only: bool,
     force: bool,
     quiet: bool,
     policy_path: Path | None,
@@ -38,10 +44,13 @@ def demo(
 
     285 experts in ten languages and four domains write, rate, edit,
     fact-check, red-team and audit; they go away and come back, decline, and
-    now and then let a lease run out. Every event goes through the same
-    engine and log as production; replay it with `triage dump --log PATH`.
+    now and then let a lease run out. The client uses contract v1.1: quality
+    gates on red-teaming and audits, adaptive overlap on ratings, revisions
+    offered to the writer first, thin pools widened after a wait (--v1-only:
+    the same world with v1 tasks). Every event goes through the same engine
+    and log as production; replay it with `triage dump --log PATH`.
     """
-    scenario = Scenario(seed=seed, experts=experts, days=days)
+    scenario = Scenario(seed=seed, experts=experts, days=days, v1_1=not v1_only)
     policy = load_policy(policy_path)
     with Progress(
         TextColumn("[bold]simulating[/] {task.description}"),

@@ -87,6 +87,7 @@ def dashboard_data(
     in_progress: int | None = ws.tasks.in_progress
     if week is not None:
         queued, in_progress = (backlog[-1][1], backlog[-1][2]) if backlog else (None, None)
+    uses_v1_1 = bool(ws.steps.tasks or ws.overlap.tasks or ws.gates.gated)
     return {
         "workspace": workspace,
         "week": week,
@@ -146,6 +147,14 @@ def dashboard_data(
             for n, u, a, h, s in load
         ],
         "utilization_week": ws.utilization.week,
+        # The v1.1 sections are of the whole journal: the weekly report leaves them out.
+        "v1_1": {
+            "steps": msgspec.to_builtins(ws.steps),
+            "overlap": msgspec.to_builtins(ws.overlap),
+            "gates": msgspec.to_builtins(ws.gates),
+        }
+        if uses_v1_1 and week is None
+        else None,
         "objectives": results,
         "low_quality": [
             {

@@ -76,6 +76,9 @@ class Records:
         #: n-th submission of the task gets the reviews of the recorded n-th.
         self.review_slots: dict[_Key, list[tuple[int, int, str]]] = {}
         self._authors: dict[_Key, list[str]] = {}
+        #: For each task with adaptive overlap, the answers of its accepted
+        #: submissions in order (None: a submission without one).
+        self._answers: dict[_Key, list[str | None]] = {}
         self._cache: dict[tuple[str, ...], tuple[float, int, int]] = {}  # filled once learned
 
     # --- learning ----------------------------------------------------------------
@@ -101,6 +104,8 @@ class Records:
                 self._all_ratios.setdefault(ws, []).append(ratio)
             self._submitted_at[(ws, event.task, event.expert)] = at
             self._authors.setdefault((ws, event.task), []).append(event.expert)
+            if task is not None and task.agreement is not None:
+                self._answers.setdefault((ws, event.task), []).append(event.answer)
         elif isinstance(event, TaskReviewed) and accepted(event, outputs):
             task = self.tasks.get((ws, event.task))
             if task is not None:
@@ -155,6 +160,17 @@ class Records:
         pool = self._kind_ratios.get((ws, task.kind)) or self._all_ratios.get(ws) or (1.0,)
         ratio = _draw(rng, own, pool)
         return min(604_800, max(0, round(task.minutes * 60 * ratio)))
+
+    def answer(self, rng: random.Random, ws: str, task: str, nth: int) -> str | None:
+        """The answer of the n-th submission (from 0) of a task with adaptive overlap.
+
+        The recorded n-th answer; past the recorded ones, one of them drawn;
+        None for a task without agreement or without recorded answers.
+        """
+        answers = self._answers.get((ws, task))
+        if not answers:
+            return None
+        return answers[nth] if nth < len(answers) else rng.choice(answers)
 
     def decline_delay(self, rng: random.Random, ws: str) -> int:
         """Microseconds from assignment to a decline, drawn from the workspace's declines."""

@@ -86,6 +86,8 @@ ASSUMPTIONS: Final = (
     "Each recorded review of a task goes to the sandbox's submission of it, with the "
     "recorded lag and reviewer; its score is drawn from the new author's reviews in the "
     "domain (else the domain's). Expected score: every submission's author's shrunk mean.",
+    "Answers on tasks with adaptive overlap are the recorded ones, in the order of the "
+    "submissions, whoever gives them; past the recorded ones, one of them is drawn.",
     "People do not react to the policy: presence, speed and quality are as recorded, "
     "whoever the work goes to. Work past the end of the history is not counted.",
 )
@@ -231,6 +233,12 @@ class _Sandbox:
 
     def _feed(self, event: InputEvent) -> None:
         self.now = max(self.now, to_micros(event.at))
+        if isinstance(event, TaskSubmitted):
+            # Answered as it is accepted: the n-th accepted submission, the n-th answer.
+            nth = self.submissions.get((event.workspace, event.task), 0)
+            answer = self.records.answer(self.rng, event.workspace, event.task, nth)
+            if answer is not None:
+                event = msgspec.structs.replace(event, answer=answer)
         outputs = self.engine.apply(event)
         self.outcome.apply(event, outputs)
         for output in outputs:

@@ -4,10 +4,17 @@ This is the upstream system of the simulation (``_simulation``): it decides
 the volume (a weekly ramp-up to the case study's peak of 10,000-13,000
 hours a month), the mix of kinds (writing prompt-response pairs, rating,
 editing, fact checking, red teaming, audits of third-party vendor work, and
-a review of every written pair), and each task's requirements. It is apart
-from the loop so that the numbers can be tuned without touching the story,
-and apart from ``_workforce`` because work and people are tuned apart.
-Every draw comes from the caller's ``random.Random``, in a fixed order.
+a review of every written pair, a revision of a written pair its review
+found wanting), and each task's requirements. It is apart from the loop so
+that the numbers can be tuned without touching the story, and apart from
+``_workforce`` because work and people are tuned apart. Every draw comes
+from the caller's ``random.Random``, in a fixed order.
+
+With v1.1 (``Client(v1_1=True)``) the client words the same draws with
+contract v1.1 (``_requirements``): gates, steps that widen thin pools,
+adaptive overlap of ratings, revisions offered to their writer first.
+Without it they are plain v1 tasks, relaxed at once. The draws are the same
+either way, so both worlds see the same arrivals.
 """
 
 from __future__ import annotations
@@ -17,13 +24,15 @@ import itertools
 import random
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Final, NamedTuple
 
 from events import CEFR_LEVELS, EDUCATION_LEVELS, Cefr, Education, TaskCreated
 
-from ._workforce import DAY, DOMAINS, MINUTE, Persona, weekday_of
+from ._requirements import ladder, last_rung, revision, stepped
+from ._workforce import DAY, DOMAINS, LABELS, MINUTE, Persona, weekday_of
 
-__all__ = ["KINDS", "Client", "Kind", "Stamp"]
+__all__ = ["KINDS", "Client", "Kind", "Rating", "Stamp"]
 
 _HOUR: Final = 60 * MINUTE
 _WEEK: Final = 7 * DAY
@@ -31,6 +40,13 @@ _MONTH_MINUTES: Final = 365.25 / 12 * 24 * 60
 
 #: The common fields of a new event: id, ``at`` and workspace.
 Stamp = tuple[str, datetime, str]
+
+
+class Rating(NamedTuple):
+    """What the client knows of a rating item and never publishes: its right answer."""
+
+    truth: str
+    difficulty: float  # taken off each rater's chance of answering right
 
 
 class Kind(NamedTuple):
@@ -70,7 +86,8 @@ class Client:
     The client plans work for the team on board: a task's domain and
     language are those of an expert drawn from the staff (so the nine new
     languages arrive with their experts), and its requirements are drawn,
-    then relaxed until enough of the staff could take it. It knows its
+    then relaxed until enough of the staff could take it: at once in v1,
+    step by step after a wait with v1.1. It knows its
     vendor's staff, not who is at work: a task can still wait, or become
     unroutable when declines and exclusions bar everyone who could.
     """
@@ -85,7 +102,9 @@ class Client:
         weekday_factor: float,
         weekend_factor: float,
         start: int,
+        v1_1: bool = False,
     ) -> None:
+        self.v1_1 = v1_1
         self.kinds = [kind for kind, _ in mix]
         self.cumulative = list(itertools.accumulate(weight for _, weight in mix))
         total = self.cumulative[-1]
@@ -173,9 +192,8 @@ class Client:
             education: Education = "doctorate"
         else:
             education = "master" if rng.random() < 0.25 else "bachelor"
-        skill, fluency, education = self._relax(
-            domain, language, skill, fluency, education, people=judgements + 1
-        )
+        count = partial(self.count, domain, language)
+        rungs = ladder(count, (skill, fluency, education), people=judgements + 1)
         at = stamp[1]
         priority = 0
         due = at + timedelta(days=rng.randrange(2, 6))
@@ -189,22 +207,28 @@ class Client:
         if rng.random() < 0.01 and len(pool) > judgements + 3:
             # People who worked on the source item elsewhere: a conflict of interest.
             exclude = tuple(sorted(p.expert for p in rng.sample(pool, rng.choice((1, 2)))))
-        return TaskCreated(
+        created = TaskCreated(
             *stamp,
             task=task,
             kind=kind,
             domain=domain,
             language=language,
             minutes=rng.choice(spec.minutes),
-            education=education,
-            skill=skill,
-            fluency=fluency,
+            skill=rungs[-1][0],
+            fluency=rungs[-1][1],
+            education=rungs[-1][2],
             priority=priority,
             judgements=judgements,
             exclude=exclude,
             due=due,
             ref=f"s3://client-bucket/{spec.ref}/{task}.json",
         )
+        return stepped(created, rungs, count) if self.v1_1 else created
+
+    def rating(self, rng: random.Random) -> Rating:
+        """The hidden answer of a rating item: one in four is a close call."""
+        truth = rng.choices(LABELS, (45, 45, 10))[0]
+        return Rating(truth, 0.25 if rng.random() < 0.25 else 0.0)
 
     def review_of(self, rng: random.Random, stamp: Stamp, parent: TaskCreated) -> TaskCreated:
         """The review task published once a written pair is submitted.
@@ -218,29 +242,53 @@ class Client:
         domain, language = parent.domain, parent.language
         if self.count(domain, language, 1, "C1", "bachelor") < people:
             domain = max(DOMAINS, key=lambda d: self.count(d, language, 1, "C1", "bachelor"))
-        skill, fluency, education = self._relax(
-            domain,
-            language,
-            parent.skill,
-            "C1" if parent.fluency == "C2" else parent.fluency,
-            parent.education,
-            people=people,
-        )
-        return TaskCreated(
+        fluency: Cefr = "C1" if parent.fluency == "C2" else parent.fluency
+        count = partial(self.count, domain, language)
+        rungs = ladder(count, (parent.skill, fluency, parent.education), people=people)
+        created = TaskCreated(
             *stamp,
             task=f"{parent.task}-review",
             kind="review",
             domain=domain,
             language=language,
             minutes=rng.choice(spec.minutes),
-            education=education,
-            skill=skill,
-            fluency=fluency,
+            skill=rungs[-1][0],
+            fluency=rungs[-1][1],
+            education=rungs[-1][2],
             priority=parent.priority,
             judgements=judgements,
             parent=parent.task,
             ref=f"s3://client-bucket/{spec.ref}/{parent.task}.json",
         )
+        # The author is in the pool and barred: start where two could take it.
+        return stepped(created, rungs, count, least=2) if self.v1_1 else created
+
+    def revision_of(
+        self, rng: random.Random, stamp: Stamp, parent: TaskCreated, writer: str
+    ) -> TaskCreated:
+        """The edit published when a review finds a written pair wanting.
+
+        With v1.1 it is offered to the pair's writer alone for two hours,
+        then to anyone who meets the pair's last requirements; in v1 to
+        anyone at once. It names no ``parent``: that would bar the writer.
+        """
+        count = partial(self.count, parent.domain, parent.language)
+        skill, fluency, education = ladder(count, last_rung(parent), people=2)[-1]
+        created = TaskCreated(
+            *stamp,
+            task=f"{parent.task}-edit",
+            kind="edit",
+            domain=parent.domain,
+            language=parent.language,
+            minutes=rng.choice(KINDS["edit"].minutes),
+            skill=skill,
+            fluency=fluency,
+            education=education,
+            priority=parent.priority,
+            due=stamp[1] + timedelta(days=2),
+            ref=f"s3://client-bucket/revisions/{parent.task}.json",
+        )
+        return revision(created, writer) if self.v1_1 else created
 
     def gap(self, roster: Sequence[Persona], stamp: Stamp, task: str) -> TaskCreated:
         """A task nobody on the whole roster can take: a staffing gap for the report to show."""
@@ -277,25 +325,3 @@ class Client:
         domains = sorted(persona.domains, key=lambda d: (-persona.domains[d], d))
         domain = domains[0] if rng.random() < 0.7 else rng.choice(domains)
         return domain, persona.native
-
-    def _relax(
-        self,
-        domain: str,
-        language: str,
-        skill: int,
-        fluency: Cefr,
-        education: Education,
-        *,
-        people: int,
-    ) -> tuple[int, Cefr, Education]:
-        """Relax the requirements until at least ``people`` of the staff meet them."""
-        while self.count(domain, language, skill, fluency, education) < people:
-            if education != "bachelor":
-                education = "bachelor"
-            elif fluency != "C1":
-                fluency = "C1"
-            elif skill > 1:
-                skill -= 1
-            else:
-                break
-        return skill, fluency, education

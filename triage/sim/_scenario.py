@@ -5,6 +5,20 @@ public data: the demo records the scenario in the log it writes and
 prints the summary, and both are plain msgspec Structs that encode as JSON.
 The defaults are the case study: 285 experts in ten languages and four
 domains, a 4-week ramp-up to 10,000-13,000 hours of work a month.
+
+The switch ``Scenario(v1_1=False)`` plays the same world with plain v1
+tasks. By default (``v1_1=True``) the client uses contract v1.1 where a
+real project would: red-teaming and audits gated by the expert's quality
+record in the task's domain (0.8, lowered to 0.75 after two and four hours);
+ratings with adaptive overlap (2 judgements, up to 4, until 60% of the
+answers agree; each expert answers right by their hidden quality); the
+revision of a written pair its review found wanting offered to its writer
+alone for two hours; and thinly staffed work that starts with the few who
+meet the drawn requirements and widens its pool an hour at a time. With
+``v1_1=False`` the same draws give v1 tasks: requirements relaxed up front,
+3 fixed ratings, no gates, revisions open to anyone at once. Roster, shifts
+and arrivals are the same either way (see ``_simulation``), so comparing the
+two runs compares the routing, not the luck.
 """
 
 from __future__ import annotations
@@ -70,6 +84,8 @@ class Scenario(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     removals: Count = 4
     profile_updates: Count = 2
     tick_minutes: Annotated[int, Meta(ge=1)] = 15
+    #: Tasks use contract v1.1 (steps, gates, named experts, adaptive overlap); False: v1 only.
+    v1_1: bool = True
 
 
 class SimulationSummary(msgspec.Struct, frozen=True, kw_only=True):
@@ -86,6 +102,8 @@ class SimulationSummary(msgspec.Struct, frozen=True, kw_only=True):
     experts_removed: int
     tasks_created: int
     review_tasks_created: int
+    #: Edits of written pairs that a review found wanting.
+    revision_tasks_created: int
     tasks_completed: int
     tasks_cancelled: int
     #: Distinct tasks that were unroutable at some point.

@@ -10,10 +10,17 @@ decline, forget and submit work) and the annotation tool (reviews).
 It is a discrete-event simulation: a heap of future happenings, popped in
 time order (ties by the order they were scheduled), each turned into input
 events handed to ``process``; the engine's answers (assignments, requeues,
-completions) schedule what people do next. It is deterministic: one
-``random.Random(seed)``, simulated time only, ids from counters, so a
+completions) schedule what people do next. It is deterministic: seeded
+``random.Random`` streams, simulated time only, ids from counters, so a
 scenario always gives the same events, byte for byte. The statistics of
 people and work live in ``_workforce`` and ``_client``.
+
+Three streams of draws keep the world apart from the routing: one for the
+client's arrivals (when, what, and the hidden answer of each rating), one
+for the workforce's shifts and promotions, and one for everything people do
+with the work they are given. So a scenario played under another policy, or
+with ``Scenario(v1_1=False)``, meets the same roster, the same shifts and the
+same arrivals, and only what follows from the routing differs.
 """
 
 from __future__ import annotations
@@ -46,7 +53,7 @@ from events import (
     type_name,
 )
 
-from ._client import Client, Stamp
+from ._client import Client, Rating, Stamp
 from ._scenario import Scenario, SimulationSummary, validate
 from ._workforce import DAY, DOMAINS, MINUTE, Persona, hire, shift, weekday_of
 
@@ -75,13 +82,18 @@ def simulate(
 class _Job:
     """The simulation's memory of one task."""
 
-    __slots__ = ("authors", "created", "open", "stuck")
+    __slots__ = ("authors", "created", "open", "rating", "revised", "stuck", "writer")
 
-    def __init__(self, created: TaskCreated) -> None:
+    def __init__(
+        self, created: TaskCreated, rating: Rating | None = None, writer: str | None = None
+    ) -> None:
         self.created = created
         self.open = True
         self.stuck = False  # unroutable, and not assigned since
         self.authors: list[str] = []
+        self.rating = rating  # the hidden answer of a rating item
+        self.writer = writer  # of the written pair a revision is of
+        self.revised = False  # a revision of this written pair was published
 
 
 class _Work:
@@ -110,6 +122,8 @@ class _Run:
         self.process = process
         self.progress = progress
         self.rng = random.Random(scenario.seed)
+        self.arrivals = random.Random(f"{scenario.seed}/arrivals")
+        self.shifts = random.Random(f"{scenario.seed}/shifts")
         self.begin = self.now = to_micros(scenario.start)
         self.end = self.begin + scenario.days * DAY
         self.heap: list[tuple[int, int, Callable[[], None]]] = []
@@ -130,6 +144,7 @@ class _Run:
             weekday_factor=scenario.weekday_factor,
             weekend_factor=scenario.weekend_factor,
             start=self.begin,
+            v1_1=scenario.v1_1,
         )
         self.jobs: dict[str, _Job] = {}
         self.work: dict[tuple[str, str], _Work] = {}
@@ -139,7 +154,7 @@ class _Run:
         self.rejected: dict[str, int] = {}
         self.unroutable: dict[str, None] = {}
         self.minutes_assigned = self.minutes_requeued = self.seconds_submitted = 0
-        self.onboarded = self.abandoned = self.failed = 0
+        self.onboarded = self.abandoned = self.failed = self.revisions = 0
 
     # --- the loop --------------------------------------------------------------------
 
@@ -169,7 +184,7 @@ class _Run:
             self.at(persona.onboarded, partial(self.onboard, persona))
         self.at(self.begin + scenario.tick_minutes * MINUTE, self.tick)
         kickoff = min(p.onboarded for p in self.roster)  # work starts with the first expert
-        self.at(self.client.next_arrival(rng, kickoff, self.end), self.arrive)
+        self.at(self.client.next_arrival(self.arrivals, kickoff, self.end), self.arrive)
         for _ in range(scenario.gap_tasks):
             self.at(self.begin + round(rng.uniform(1, max(1, days - 1)) * DAY), self.gap)
         late = self.begin + max(days * 3 // 4, days - 7) * DAY
@@ -249,6 +264,8 @@ class _Run:
             days_in = (self.now - persona.onboarded) / DAY
             learning = 1 + 0.3 * max(0.0, 1 - days_in / 7)  # new people are slower
             factor = persona.speed * learning * rng.lognormvariate(0.0, 0.25)
+            if job.writer == out.expert:
+                factor *= 0.6  # the writer revises their own pair: they know it
             work.seconds = max(60, round(task.minutes * 60 * factor))
             self.at(self.now + work.seconds * _SECOND, partial(self.submit, work))
 
@@ -268,7 +285,7 @@ class _Run:
         if persona.removed:
             return
         weekday = weekday_of(self.now + persona.utc_offset * MINUTE)
-        for minute, status in shift(persona, self.rng, weekday):
+        for minute, status in shift(persona, self.shifts, weekday):
             self.at(self.now + minute * MINUTE, partial(self.presence, persona, status))
         self.at(self.now + DAY, partial(self.plan, persona))
 
@@ -288,10 +305,10 @@ class _Run:
         if persona.removed:
             return
         missing = [domain for domain in DOMAINS if domain not in persona.domains]
-        if persona.weekly_hours < 30 and (not missing or self.rng.random() < 0.5):
+        if persona.weekly_hours < 30 and (not missing or self.shifts.random() < 0.5):
             persona.weekly_hours = 30.0
         elif missing:
-            persona.domains[self.rng.choice(missing)] = 3
+            persona.domains[self.shifts.choice(missing)] = 3
         self.client.staffed(persona)
         self.send(persona.profile(*self.stamp()))
 
@@ -310,6 +327,10 @@ class _Run:
             return
         work.live = False
         self.work.pop((work.task, work.expert), None)
+        job = self.jobs[work.task]
+        answer = None
+        if job.rating is not None and job.created.agreement is not None:
+            answer = self.people[work.expert].answer(self.rng, *job.rating)
         outputs = self.send(
             TaskSubmitted(
                 *self.stamp(),
@@ -317,12 +338,12 @@ class _Run:
                 expert=work.expert,
                 seconds=work.seconds,
                 ref=f"s3://client-bucket/submissions/{work.task}/{work.expert}.json",
+                answer=answer,
             )
         )
         if any(isinstance(out, EventRejected) for out in outputs):
             return  # too late: the lease had run out
         self.seconds_submitted += work.seconds
-        job = self.jobs[work.task]
         job.authors.append(work.expert)
         rng = self.rng
         if job.created.parent is not None:
@@ -341,6 +362,11 @@ class _Run:
     def reviewed(self, job: _Job, author: str, reviewer: str) -> None:
         score, passed, errors = self.people[author].review(self.rng, job.created.kind)
         self.failed += not passed
+        if job.created.kind == "write" and (errors or not passed) and not job.revised:
+            # The client has the pair revised: by its writer first, with v1.1.
+            job.revised = True
+            delay = self.rng.randrange(5, 60) * MINUTE
+            self.at(self.now + delay, partial(self.revision, job, author))
         self.send(
             TaskReviewed(
                 *self.stamp(),
@@ -355,8 +381,8 @@ class _Run:
 
     # --- the client ---------------------------------------------------------------------
 
-    def create(self, task: TaskCreated) -> None:
-        self.jobs[task.task] = _Job(task)
+    def create(self, task: TaskCreated, rating: Rating | None = None) -> None:
+        self.jobs[task.task] = _Job(task, rating)
         self.send(task)
 
     def next_task(self) -> str:
@@ -364,9 +390,9 @@ class _Run:
         return f"task-{self.tasks:06d}"
 
     def arrive(self) -> None:
-        rng = self.rng
+        rng = self.arrivals
         task = self.client.draw(rng, self.stamp(), self.next_task())
-        self.create(task)
+        self.create(task, self.client.rating(rng) if task.kind == "rate" else None)
         if rng.random() < self.scenario.cancel_rate:
             delay = rng.randrange(10, 24 * 60) * MINUTE
             self.at(self.now + delay, partial(self.cancel, task.task, "client withdrew the item"))
@@ -377,6 +403,12 @@ class _Run:
 
     def review_task(self, parent: _Job) -> None:
         self.create(self.client.review_of(self.rng, self.stamp(), parent.created))
+
+    def revision(self, parent: _Job, writer: str) -> None:
+        task = self.client.revision_of(self.rng, self.stamp(), parent.created, writer)
+        self.revisions += 1
+        self.jobs[task.task] = _Job(task, writer=writer)
+        self.send(task)
 
     def cancel(self, task: str, reason: str, if_stuck: bool = False) -> None:
         job = self.jobs[task]
@@ -403,6 +435,7 @@ class _Run:
             experts_removed=inputs.get("expert.removed", 0),
             tasks_created=inputs.get("task.created", 0),
             review_tasks_created=sum(1 for job in self.jobs.values() if job.created.parent),
+            revision_tasks_created=self.revisions,
             tasks_completed=outputs.get("task.completed", 0),
             tasks_cancelled=inputs.get("task.cancelled", 0),
             tasks_unroutable=len(self.unroutable),

@@ -25,7 +25,7 @@ import msgspec
 
 from events import Cefr, Education, ExpertProfile, Status
 
-__all__ = ["DAY", "DOMAINS", "MINUTE", "Persona", "hire", "shift", "weekday_of"]
+__all__ = ["DAY", "DOMAINS", "LABELS", "MINUTE", "Persona", "hire", "shift", "weekday_of"]
 
 MINUTE: Final = 60_000_000  # microseconds, the simulation's unit of time
 DAY: Final = 24 * 60 * MINUTE
@@ -43,6 +43,8 @@ ZONES: Final[dict[str, tuple[tuple[int, float], ...]]] = {
     "th": ((420, 1.0),),
     "vi": ((420, 1.0),),
 }
+#: The answers of a rating: which of two responses is better, or neither.
+LABELS: Final = ("A", "B", "tie")
 _OTHER_LANGUAGES: Final = tuple(code for code in ZONES if code != "en")
 DOMAINS: Final[dict[str, float]] = {"general": 0.3, "business": 0.2, "humanities": 0.2, "stem": 0.3}
 _ERRORS: Final[dict[str, dict[str, float]]] = {
@@ -107,6 +109,13 @@ class Persona(msgspec.Struct, kw_only=True):
         if max(self.domains, key=self.domains.__getitem__) != domain:
             return _DECLINE_REASONS[0]
         return rng.choice(_DECLINE_REASONS[1:])
+
+    def answer(self, rng: random.Random, truth: str, difficulty: float) -> str:
+        """This expert's answer to a rating: the right one with a chance of their
+        hidden quality less the item's difficulty, otherwise one of the others."""
+        if rng.random() < self.quality - difficulty:
+            return truth
+        return rng.choice([label for label in LABELS if label != truth])
 
     def review(self, rng: random.Random, kind: str) -> tuple[float, bool, tuple[str, ...]]:
         """Score, pass and error categories of a review of this expert's work."""

@@ -153,6 +153,46 @@
     });
     objectives(d);
     lowQuality(d);
+    steppedGatedOverlapping(d);
+  }
+
+  function table(headers, rows) {
+    return "<table><tr>" + headers.map(function (h, i) { return "<th" + (i ? ' class="num"' : "") + ">" + escapeHtml(h) + "</th>"; }).join("") + "</tr>" +
+      rows.map(function (r) {
+        return "<tr>" + r.map(function (c, i) { return "<td" + (i ? ' class="num"' : "") + ">" + escapeHtml(c) + "</td>"; }).join("") + "</tr>";
+      }).join("") + "</table>";
+  }
+
+  function steppedGatedOverlapping(d) {
+    var card = el("v11-card");
+    var v = d.v1_1;
+    card.style.display = v ? "" : "none";
+    if (!v) { return; }
+    var parts = [];
+    if (v.steps.tasks) {
+      parts.push("<div><h3>Requirement steps: " + fmt(v.steps.tasks) + " tasks, " + fmt(v.steps.escalations) + " escalations</h3>" +
+        table(["step", "reached", "p50 to reach", "served", "assignments"], v.steps.by_step.map(function (r) {
+          return [r.step ? "step " + r.step : "as created", fmt(r.reached), r.step ? minutes(r.time_to_reach.p50_seconds) : "–", fmt(r.served), fmt(r.assignments)];
+        })) + "</div>");
+    }
+    if (v.overlap.tasks) {
+      var groups = [];
+      ["by_kind", "by_domain"].forEach(function (key) {
+        var label = key === "by_kind" ? "kind " : "domain ";
+        Object.keys(v.overlap[key]).forEach(function (name) { groups.push([label + name, v.overlap[key][name]]); });
+      });
+      parts.push("<div><h3>Adaptive overlap: " + fmt(v.overlap.completed) + " completed, mean share " + fmt(v.overlap.mean_share, 3) + "</h3>" +
+        table(["", "completed", "mean share", "extensions", "no agreement"], groups.map(function (g) {
+          return [g[0], fmt(g[1].completed), fmt(g[1].mean_share, 3), fmt(g[1].extensions), fmt(g[1].without_agreement)];
+        })) + "</div>");
+    }
+    var gates = v.gates;
+    parts.push("<div><h3>Quality gates: " + fmt(gates.gated) + " gated tasks queued</h3>" + (gates.gated ?
+      table(["domain", "gated queued", "none available", "none qualified"], Object.keys(gates.by_domain).map(function (name) {
+        var g = gates.by_domain[name];
+        return [name, fmt(g.gated), fmt(g.no_available), fmt(g.no_qualified)];
+      })) : '<div class="empty">None queued now.</div>') + "</div>");
+    el("v11").innerHTML = parts.join("");
   }
 
   function objectives(d) {
