@@ -7,11 +7,12 @@ what follows a checkpoint.
 """
 
 from ._engine import Engine, output_id
-from ._policy import DEFAULT_POLICY, Policy, Score
+from ._policy import BALANCED, DEFAULT_POLICY, Policy, Score
 from ._scoring import Ranking
 from ._snapshot import SnapshotError, restore, snapshot
 
 __all__ = [
+    "BALANCED",
     "DEFAULT_POLICY",
     "Engine",
     "Policy",
