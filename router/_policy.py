@@ -139,10 +139,10 @@ BALANCED: Final = Policy()
 #: The policy with no policy file: learned quality by domain and kind, agreement on reviews.
 DEFAULT_POLICY: Final = Policy(
     name="learned",
-    quality=0.5,
-    load=0.2,
-    idle=0.15,
-    fit=0.15,
+    quality=0.65,
+    load=0.15,
+    idle=0.1,
+    fit=0.1,
     by_kind=True,
     agreement_share=0.5,
 )
