@@ -20,6 +20,7 @@ from ._policy import Policy
 from ._scoring import (
     Ranking,
     admitted,
+    agreed,
     choose,
     learned_reasons,
     personal,
@@ -204,7 +205,7 @@ def _assign(
         else ranking.score(ws, expert, task, policy)
     )
     why = reasons(ws, expert, task, chosen, eligible)
-    if policy.by_kind or (policy.agreement_share and task.kind in policy.review_kinds):
+    if policy.by_kind or agreed(task, policy):
         why = (why[0], *learned_reasons(expert, task, chosen, policy), *why[2:])
     extras = task.v1_1
     if extras is not None and (extras.reached or task.extra):

@@ -23,6 +23,7 @@ __all__ = [
     "EDUCATION_NAMES",
     "Ranking",
     "admitted",
+    "agreed",
     "agreement_in",
     "choose",
     "learned_reasons",
@@ -162,6 +163,11 @@ def quality_in(expert: Expert, task: Task, policy: Policy) -> float:
     return policy.kind_quality_of(domain, kind.reviews, kind.total)
 
 
+def agreed(task: Task, policy: Policy) -> bool:
+    """Does the policy score the agreement part on this task (a review kind)?"""
+    return bool(policy.agreement_share) and task.kind in policy.review_kinds
+
+
 def agreement_in(expert: Expert, policy: Policy) -> float:
     """The reviewer's agreement: mean closeness to other reviews, shrunk to the prior."""
     record = expert.agreement
@@ -190,7 +196,7 @@ def score(ws: Workspace, expert: Expert, task: Task, policy: Policy) -> Score:
         + (expert.education - task.education) / 4
     ) / 3
     fit = 1.0 - excess
-    if policy.agreement_share and task.kind in policy.review_kinds:
+    if agreed(task, policy):
         agreement = agreement_in(expert, policy)
         share = policy.agreement_share
         judged = (1.0 - share) * quality + share * agreement
@@ -252,7 +258,7 @@ def learned_reasons(expert: Expert, task: Task, score: Score, policy: Policy) ->
                 f"quality {score.quality:.2f} from {kind.reviews} reviews of {task.kind} "
                 f"({of_domain})"
             ]
-    if policy.agreement_share and task.kind in policy.review_kinds:
+    if agreed(task, policy):
         compared = expert.agreement
         share = f"{policy.agreement_share:.0%} of the quality weight"
         if compared is None:

@@ -15,7 +15,7 @@ import msgspec
 import pytest
 
 from events import TaskAssigned
-from router import BALANCED, DEFAULT_POLICY, Policy
+from router import BALANCED, DEFAULT_POLICY, Policy, explain
 from router._scoring import agreement_in, quality_in
 from tests.factory import World, assigned
 from triage._policy_file import load_policy
@@ -175,3 +175,23 @@ _V1_FIELDS = (
     "lease_min_minutes",
     "lease_max_minutes",
 )
+
+
+def test_an_explanation_names_the_agreement_of_a_review_kind() -> None:
+    w = World()
+    for name in ("author", "close", "far"):
+        w.expert(name, concurrency=9)
+    _reviewed(w, "w0", "author", [("close", 0.8), ("far", 0.3), ("qa", 0.82)])
+    ws = w.engine.workspaces["w"]
+    fresh = msgspec.structs.replace(
+        ws.tasks["w0"], tried=None, submitters=None, open=None, extra=False, v1_1=None
+    )
+    review = msgspec.structs.replace(fresh, kind="review")
+    explanation = explain(ws, review, DEFAULT_POLICY)
+    assert explanation.top[0].expert == "close"
+    assert sorted((c.expert, c.agreement is not None) for c in explanation.top) == [
+        ("author", True),
+        ("close", True),
+        ("far", True),
+    ]
+    assert all(c.agreement is None for c in explain(ws, fresh, DEFAULT_POLICY).top)

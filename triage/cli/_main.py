@@ -23,6 +23,7 @@ from ._kafka import publish, tail, topics, worker
 from ._log import dump, ingest, report, run, schema
 from ._ops import replay_command, whatif
 from ._serve import serve
+from ._why import why_command
 
 __all__ = ["cli", "main"]
 
@@ -80,6 +81,7 @@ for command in (
     report,
     replay_command,
     whatif,
+    why_command,
     serve,
     export,
     demo,

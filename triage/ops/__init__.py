@@ -1,4 +1,4 @@
-"""Operations on a recorded journal, whatever backend it comes from: replay and what-if.
+"""Operations on a recorded journal, whatever backend it comes from: replay, what-if, why.
 
 - :func:`replay`: the recorded inputs through a fresh engine, every recorded
   decision checked byte for byte (:class:`ReplayResult`, :class:`Divergence`);
@@ -11,7 +11,10 @@
 - :func:`evaluate`: the policy harness, every policy closed loop in the
   demo's world with hidden quality (:class:`PolicyFigures`, its knobs
   :class:`EvaluationSettings`, the issue's targets :func:`policy_targets`);
-- :func:`render_replay`, :func:`render_whatif`: the text people read.
+- :func:`find_task`, :func:`why`: one task's history and each routing
+  decision about it recomputed and taken apart (:class:`Why`, ``triage why``);
+- :func:`render_replay`, :func:`render_whatif`, :func:`render_why`: the text
+  people read.
 
 It works on iterables of :data:`Recorded` entries (position, input,
 outputs), so the command line feeds it from the embedded journal or from
@@ -26,6 +29,7 @@ from ._evaluation import targets as policy_targets
 from ._moment import Recorded, at_of, parse_moment, until_moment
 from ._outcome import Estimate, gini
 from ._render import render_replay, render_whatif
+from ._render_why import render_why
 from ._replay import Divergence, ReplayResult, replay
 from ._whatif import (
     ASSUMPTIONS,
@@ -36,6 +40,7 @@ from ._whatif import (
     load_history,
     what_if,
 )
+from ._why import Decision, HistoryEntry, Question, Trail, Why, find_task, why
 
 __all__ = [
     "ASSUMPTIONS",
@@ -43,18 +48,24 @@ __all__ = [
     "POLICIES",
     "Calibration",
     "Candidate",
+    "Decision",
     "Divergence",
     "Estimate",
     "EvaluationSettings",
     "History",
+    "HistoryEntry",
     "PolicyFigures",
+    "Question",
     "Recorded",
     "ReplayResult",
     "Target",
+    "Trail",
     "WhatIf",
+    "Why",
     "at_of",
     "baseline_engine",
     "evaluate",
+    "find_task",
     "gini",
     "load_history",
     "longest_idle",
@@ -62,8 +73,10 @@ __all__ = [
     "policy_targets",
     "render_replay",
     "render_whatif",
+    "render_why",
     "replay",
     "run_policy",
     "until_moment",
     "what_if",
+    "why",
 ]

@@ -60,10 +60,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True):
     noise: float = 0.06  # reviewers' typical error
     qa_rate: float = 0.3  # share of expert reviews QA audits
     gated_kinds: tuple[str, ...] = ("write",)  # the work where quality matters most
-    gate: float = 0.8  # the quality record asked of it at first
-    lowered: float = 0.75  # the gate after ``lower_after`` minutes
-    lower_after: int = 20
-    lift_after: int = 60  # minutes after which the gate is lifted
+    gate: float = 0.82  # the quality record asked of it at first
+    lowered: float = 0.78  # the gate after ``lower_after`` minutes
+    lower_after: int = 30
+    lift_after: int = 180  # minutes after which the gate is lifted
 
 
 class Figures(msgspec.Struct, frozen=True, kw_only=True):
