@@ -179,12 +179,14 @@ def agreement_in(expert: Expert, policy: Policy) -> float:
 def score(ws: Workspace, expert: Expert, task: Task, policy: Policy) -> Score:
     """The policy's score of an eligible expert for the task, with its parts."""
     record = expert.records.get(task.domain) if expert.records else None
-    if policy.by_kind:
-        quality = quality_in(expert, task, policy)
+    if record is None:
+        quality = policy.quality_prior
     else:
-        quality = (
-            policy.quality_of(record.reviews, record.total) if record else policy.quality_prior
-        )
+        quality = policy.quality_of(record.reviews, record.total)
+        if policy.by_kind and record.kinds:  # inline quality_in: this is the hot loop
+            kind = record.kinds.get(task.kind)
+            if kind is not None:
+                quality = policy.kind_quality_of(quality, kind.reviews, kind.total)
     load = 1.0 - expert.used_in(ws.week) / expert.capacity
     if expert.last_assigned < 0:
         idle = 1.0
@@ -196,7 +198,7 @@ def score(ws: Workspace, expert: Expert, task: Task, policy: Policy) -> Score:
         + (expert.education - task.education) / 4
     ) / 3
     fit = 1.0 - excess
-    if agreed(task, policy):
+    if policy.agreement_share and task.kind in policy.review_kinds:
         agreement = agreement_in(expert, policy)
         share = policy.agreement_share
         judged = (1.0 - share) * quality + share * agreement
