@@ -15,9 +15,10 @@ import msgspec
 import pytest
 
 from events import TaskAssigned
-from router import BALANCED, DEFAULT_POLICY, Policy, explain
+from router import BALANCED, DEFAULT_POLICY, Engine, Policy, explain
 from router._scoring import agreement_in, quality_in
 from tests.factory import World, assigned
+from tests.streams import simulated
 from triage._policy_file import load_policy
 
 
@@ -191,3 +192,23 @@ def test_an_explanation_names_the_agreement_of_a_review_kind() -> None:
         ("far", True),
     ]
     assert all(c.agreement is None for c in explain(ws, fresh, DEFAULT_POLICY).top)
+
+
+def test_every_part_of_every_score_is_in_the_reasons() -> None:
+    """On a simulated fortnight: each assignment names each part of its score."""
+    engine = Engine()
+    seen = {"review": 0, "other": 0}
+    for event in simulated(40, 14, 4):
+        for out in engine.apply(event):
+            if not isinstance(out, TaskAssigned):
+                continue
+            ws = engine.workspaces[out.workspace]
+            task = ws.tasks[out.task]
+            said = " | ".join(out.reasons)
+            for part in ("quality ", "load ", "fit "):
+                assert part in said
+            assert "idle" in said
+            review = task.kind in DEFAULT_POLICY.review_kinds
+            assert ("agreement " in said) == review
+            seen["review" if review else "other"] += 1
+    assert seen["review"] and seen["other"]
