@@ -140,6 +140,7 @@ class Projections:
         self.quality_prior_reviews = quality_prior_reviews
         self._workspaces: dict[str, Workspace] = {}
         self._dead_letters: dict[str, int] = {}
+        self._retried = 0  # dead letters with a retry marked
         self._pending: _Pending | None = None
 
     def apply(self, event: AnyEvent) -> None:
@@ -174,6 +175,13 @@ class Projections:
                 ws = self._workspaces[workspace] = Workspace()
             ws.dead_letters += 1
 
+    def retried_dead_letters(self, count: int) -> None:
+        """Count ``count`` more dead letters as retried: a corrected event was submitted for each.
+
+        The others are open; the report says how many of each.
+        """
+        self._retried += count
+
     def report(self) -> Report:
         """The metrics of every workspace as they stand after the events so far."""
         self._settle()
@@ -182,6 +190,7 @@ class Projections:
             self._dead_letters,
             self.low_score,
             (self.quality_prior, self.quality_prior_reviews),
+            retried=self._retried,
         )
 
     def _settle(self) -> None:
@@ -203,11 +212,17 @@ class Projections:
             self._settle()
 
 
-def fold(entries: Iterable[tuple[bytes, Sequence[bytes]]], dead_letters: Iterable[str]) -> Report:
+def fold(
+    entries: Iterable[tuple[bytes, Sequence[bytes]]],
+    dead_letters: Iterable[str],
+    *,
+    retried: int = 0,
+) -> Report:
     """The report of a whole journal: each entry's input, then its outputs, in order.
 
     ``entries`` are ``(input_json, outputs_json)`` pairs in journal order, as
-    a runtime stored them; ``dead_letters`` the source of each dead letter.
+    a runtime stored them; ``dead_letters`` the source of each dead letter;
+    ``retried`` how many of them have been retried.
     Every runtime reports through this one loop, so that the embedded log
     and Kafka cannot fold the same journal differently.
     """
@@ -222,6 +237,7 @@ def fold(entries: Iterable[tuple[bytes, Sequence[bytes]]], dead_letters: Iterabl
             apply(decode_event(output_json))
     for source in dead_letters:
         folded.dead_letter(source)
+    folded.retried_dead_letters(retried)
     return folded.report()
 
 

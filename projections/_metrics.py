@@ -54,18 +54,23 @@ def build_report(
     dead_letters: dict[str, int],
     low_score: float,
     prior: tuple[float, float] = (0.75, 3.0),
+    *,
+    retried: int = 0,
 ) -> Report:
     """The report of every workspace, and the dead letters over all of them.
 
     ``prior`` is the quality record's prior and its weight in reviews, to
-    judge gates as the router's policy does.
+    judge gates as the router's policy does; ``retried`` how many dead
+    letters have been retried.
     """
     return Report(
         workspaces={
             name: _workspace(ws, low_score, prior) for name, ws in sorted(workspaces.items())
         },
         dead_letters=DeadLetters(
-            total=sum(dead_letters.values()), by_source=dict(sorted(dead_letters.items()))
+            total=sum(dead_letters.values()),
+            by_source=dict(sorted(dead_letters.items())),
+            retried=retried,
         ),
     )
 

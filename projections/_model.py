@@ -359,10 +359,14 @@ class WorkspaceReport(msgspec.Struct, frozen=True, kw_only=True, gc=False):
 
 
 class DeadLetters(msgspec.Struct, frozen=True, kw_only=True, gc=False):
-    """Records that never became events, over all workspaces, by source."""
+    """Records that never became events, over all workspaces, by source.
+
+    ``retried`` of them have had a corrected event submitted; the rest are open.
+    """
 
     total: int
     by_source: dict[str, int]
+    retried: int = 0
 
 
 class Report(msgspec.Struct, frozen=True, kw_only=True, gc=False):

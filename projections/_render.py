@@ -50,7 +50,7 @@ def report_json(report: Report, *, with_global: bool = False) -> bytes:
     Each workspace object has ``tasks``, ``handling``, ``waiting``,
     ``quality``, ``staffing``, ``utilization`` and ``events``. With
     ``with_global``, the key ``""`` holds ``{"dead_letters": {"total",
-    "by_source"}}``.
+    "by_source", "retried"}}``.
     """
     body: dict[str, object] = {}
     if with_global:
@@ -69,7 +69,15 @@ def render_text(report: Report) -> str:
         lines.extend(["No events.", ""])
     letters = report.dead_letters
     sources = ", ".join(f"{source} {count:,}" for source, count in letters.by_source.items())
-    lines.append(f"Dead letters: {letters.total:,}" + (f" ({sources})" if sources else ""))
+    lines.append(
+        f"Dead letters: {letters.total:,}"
+        + (f" ({sources})" if sources else "")
+        + (
+            f"; {letters.total - letters.retried:,} open, {letters.retried:,} retried"
+            if letters.retried
+            else ""
+        )
+    )
     return "\n".join(lines)
 
 

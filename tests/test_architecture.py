@@ -43,14 +43,17 @@ SHELL = {
     "triage._logging": set(),
     "triage._policy_file": set(),
     "triage._clock_guard": set(),
+    "triage._dead_letters": set(),
     "triage.embedded": {
         "triage._clock_guard",
+        "triage._dead_letters",
         "triage._logged",
         "triage._logging",
         "triage._policy_file",
     },
     "triage.kafka": {
         "triage._clock_guard",
+        "triage._dead_letters",
         "triage._logged",
         "triage._logging",
         "triage._policy_file",
@@ -61,6 +64,7 @@ SHELL = {
     "triage.http": set(),
     "triage.cli": {
         "triage._clock_guard",
+        "triage._dead_letters",
         "triage._logging",
         "triage._policy_file",
         "triage.embedded",

@@ -38,7 +38,20 @@ def log(tmp_path: Path) -> str:
 
 
 @pytest.mark.parametrize(
-    "command", ["", "ingest", "run", "dump", "report", "replay", "whatif", "why", "demo", "schema"]
+    "command",
+    [
+        "",
+        "ingest",
+        "run",
+        "dump",
+        "report",
+        "deadletters",
+        "replay",
+        "whatif",
+        "why",
+        "demo",
+        "schema",
+    ],
 )
 def test_every_command_has_help(command: str) -> None:
     result = triage(*([command] if command else []), "--help")

@@ -82,7 +82,11 @@ def test_a_conflict_is_counted_and_visible(tmp_path: Path) -> None:
         "raw": changed,
     }
     report = json.loads(triage("report", "--json", "--log", log).stdout)
-    assert report[""]["dead_letters"] == {"total": 1, "by_source": {"ingest:stdin": 1}}
+    assert report[""]["dead_letters"] == {
+        "total": 1,
+        "by_source": {"ingest:stdin": 1},
+        "retried": 0,
+    }
 
 
 def test_report_json_counts_the_dead_letters_the_text_counts(tmp_path: Path) -> None:

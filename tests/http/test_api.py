@@ -69,7 +69,11 @@ def test_objectives_dead_letters_status_and_probes(served: Served) -> None:
         "aht_seconds",
         "experts_per_pool",
     }
-    assert get_json(f"{served.url}/api/v1/deadletters") == {"total": 0, "dead_letters": []}
+    assert get_json(f"{served.url}/api/v1/deadletters") == {
+        "total": 0,
+        "dead_letters": [],
+        "retried": 0,
+    }
     status: Any = get_json(f"{served.url}/api/v1/status")
     assert status["ready"] and status["workspaces"] == [WORKSPACE]
     assert get_json(f"{served.url}/healthz")["status"] == "ok"  # type: ignore[index]
@@ -245,3 +249,32 @@ def test_the_follower_outlives_a_failed_read(demo_log: Path, monkeypatch: Any) -
     finally:
         stop.set()
         follower.join(timeout=10)
+
+
+def test_the_dead_letters_endpoint_tells_retried_from_open(tmp_path: Path) -> None:
+    from tests.embedded.test_deadletters import STATUS, correction
+
+    log = tmp_path / "letters.db"
+    triage("ingest", "--log", str(log), "-", input=(STATUS % b"busy").decode() + "\nnot json\n")
+    served = start_serve(log)
+    try:
+        url = f"{served.url}/api/v1/deadletters"
+        body: Any = get_json(url)
+        assert (body["total"], body["retried"]) == (2, 0)
+        assert [(x["id"], x["status"]) for x in body["dead_letters"]] == [
+            ("1", "open"),
+            ("2", "open"),
+        ]
+        fixes = tmp_path / "fixes.jsonl"
+        fixes.write_bytes(correction("1", STATUS % b"away"))
+        triage("deadletters", "retry", "--file", str(fixes), "--log", str(log))
+        deadline = time.monotonic() + 30
+        while get_json(url)["retried"] != 1:  # type: ignore[index]
+            assert time.monotonic() < deadline, "the retry never showed"
+            time.sleep(0.1)
+        first = get_json(url)["dead_letters"][0]  # type: ignore[index]
+        assert (first["status"], first["retried_by"]) == ("retried", "s-ana")
+        report: Any = get_json(f"{served.url}/api/v1/report")
+        assert report[""]["dead_letters"]["retried"] == 1
+    finally:
+        stop_serve(served)

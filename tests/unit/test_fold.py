@@ -101,6 +101,14 @@ def test_report_folds_the_last_input_when_no_refusal_followed() -> None:
     assert folded.report().workspaces[WS].handling.submissions == 1  # settled once
 
 
+def test_retried_dead_letters_are_told_from_open_ones() -> None:
+    report = fold([], ["ingest", "ingest", "triage.tasks"], retried=2)
+    assert report.dead_letters.total == 3
+    assert report.dead_letters.retried == 2
+    assert "Dead letters: 3 (ingest 2, triage.tasks 1); 1 open, 2 retried" in render_text(report)
+    assert fold([], ["ingest"]).dead_letters.retried == 0
+
+
 def test_rejection_reasons_are_aggregated() -> None:
     assert reason_key("unknown task 't-1'") == reason_key("unknown task 't-2'")
     assert reason_key('unknown expert "it\'s"') == "unknown expert '…'"
@@ -119,8 +127,10 @@ def test_dead_letters_are_global_and_kept_out_of_the_workspace_object() -> None:
     assert list(msgspec.json.decode(report_json(report))) == [WS]
     full = msgspec.json.decode(report_json(report, with_global=True))
     assert list(full) == ["", WS]
-    assert full[""] == {"dead_letters": {"total": 3, "by_source": {"ingest": 2, "triage.tasks": 1}}}
-    assert "Dead letters: 3 (ingest 2, triage.tasks 1)" in render_text(report)
+    assert full[""] == {
+        "dead_letters": {"total": 3, "by_source": {"ingest": 2, "triage.tasks": 1}, "retried": 0}
+    }
+    assert "Dead letters: 3 (ingest 2, triage.tasks 1)\n" in render_text(report) + "\n"
 
 
 def test_waits_are_measured_to_the_workspace_clock_so_never_negative() -> None:

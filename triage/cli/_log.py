@@ -6,7 +6,7 @@ import json
 import signal
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
@@ -33,10 +33,19 @@ from ._history import open_source
 from ._options import client_settings, log_option, policy_option, settings_options
 from ._progress import progress_bar
 
-__all__ = ["dump", "ingest", "report", "run", "schema"]
+__all__ = [
+    "ahead_guard",
+    "dump",
+    "ingest",
+    "max_ahead_option",
+    "optional_broker",
+    "report",
+    "run",
+    "schema",
+]
 
 #: The Kafka options of a command that uses the embedded log without --broker.
-_optional_broker = settings_options(
+optional_broker = settings_options(
     CONNECTION,
     lenient=True,
     help_of={
@@ -46,9 +55,8 @@ _optional_broker = settings_options(
 )
 
 
-@click.command()
-@click.argument("source", type=click.File("rb"))
-@click.option(
+#: ``--max-ahead-seconds``: the guard against dates far ahead of the wall clock.
+max_ahead_option = click.option(
     "--max-ahead-seconds",
     type=click.FloatRange(min=0),
     default=86_400,
@@ -58,17 +66,12 @@ _optional_broker = settings_options(
     help="Dead-letter events dated more than SECONDS ahead of the wall clock; "
     "0 accepts any date (backfills, simulations).",
 )
-@log_option()
-def ingest(source: BinaryIO, max_ahead_seconds: float, log_path: Path) -> None:
-    """Append the JSON Lines events of SOURCE (a file, or - for stdin) to the log.
 
-    Invalid lines go to the dead letters with their line number and reason, as do
-    events too far ahead of the wall clock and events whose id is in the log with
-    another body (conflicts); an event already in the log as it is (same workspace,
-    id and body) is counted as a duplicate. Unknown fields are ignored, and named
-    on stderr.
-    """
-    name = "stdin" if source is sys.stdin.buffer else getattr(source, "name", "input")
+
+def ahead_guard(max_ahead_seconds: float) -> Callable[[InputEvent], str | None] | None:
+    """Why an event is dated too far ahead of the wall clock (read now), or None; 0: no guard."""
+    if not max_ahead_seconds:
+        return None
     wall = datetime.now(UTC)  # the wall clock: read here, for the guard only
     now = to_micros(wall)
     # Comparing datetimes first is cheaper than converting each `at`; it never
@@ -80,13 +83,31 @@ def ingest(source: BinaryIO, max_ahead_seconds: float, log_path: Path) -> None:
             return None
         return describe_ahead(to_micros(event.at), now, max_ahead_seconds)
 
+    return too_far_ahead
+
+
+@click.command()
+@click.argument("source", type=click.File("rb"))
+@max_ahead_option
+@log_option()
+def ingest(source: BinaryIO, max_ahead_seconds: float, log_path: Path) -> None:
+    """Append the JSON Lines events of SOURCE (a file, or - for stdin) to the log.
+
+    Invalid lines go to the dead letters with their line number and reason, as do
+    events too far ahead of the wall clock and events whose id is in the log with
+    another body (conflicts); an event already in the log as it is (same workspace,
+    id and body) is counted as a duplicate. Unknown fields are ignored, and named
+    on stderr.
+    """
+    name = "stdin" if source is sys.stdin.buffer else getattr(source, "name", "input")
     with Journal(log_path) as journal:
         try:
             result = ingest_lines(
                 journal,
                 source,
                 f"ingest:{name}",
-                refuse=too_far_ahead if max_ahead_seconds else None,
+                refuse=ahead_guard(max_ahead_seconds),
+                received=lambda: datetime.now(UTC),  # when each dead letter is kept
             )
         except OSError as exc:
             raise TriageError(f"cannot read {name}: {exc}") from None
@@ -157,7 +178,7 @@ def run(
 @click.command()
 @click.option("--deadletters", is_flag=True, help="Print the dead letters instead.")
 @log_option()
-@_optional_broker
+@optional_broker
 def dump(deadletters: bool, log_path: Path, **options: Any) -> None:
     """Print the log as JSON Lines: each input, then the outputs it caused."""
     out = sys.stdout.buffer
@@ -217,7 +238,7 @@ def _letter_dict(letter: DeadLetter) -> dict[str, str]:
 )
 @click.option("--workspace", default=None, help="With --html: the workspace (default: the first).")
 @log_option()
-@_optional_broker
+@optional_broker
 def report(
     as_json: bool,
     at_text: str | None,

@@ -17,6 +17,7 @@ import click
 from events import TriageError
 
 from .._logging import configure_logging
+from ._deadletters import deadletters
 from ._demo import demo
 from ._export import export
 from ._kafka import publish, tail, topics, worker
@@ -79,6 +80,7 @@ for command in (
     run,
     dump,
     report,
+    deadletters,
     replay_command,
     whatif,
     why_command,

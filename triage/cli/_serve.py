@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
-import itertools
 import threading
 import tomllib
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -60,20 +60,31 @@ def follow(path: Path, live: LiveLog, stop: threading.Event, poll: float) -> Non
     from ..http import DeadLetterView
 
     with Journal(path, readonly=True) as journal:
-        letters = 0
+        letters = retries = 0  # the last dead letter and the last retry folded
         while not stop.is_set():
             try:
                 for entry in journal.entries(after=live.position, upto=journal.processed()):
                     live.apply(entry.pos, entry.input, entry.outputs)
                     if stop.is_set():
                         return
-                for letter in itertools.islice(journal.dead_letters(), letters, None):
+                for letter in journal.kept_letters(after=letters):
+                    last = letter.retries[-1] if letter.retries else None
                     live.dead_letter(
                         DeadLetterView(
-                            source=letter.source, location=letter.location, error=letter.error
+                            source=letter.source,
+                            location=letter.location,
+                            error=letter.error,
+                            id=letter.id,
+                            received=letter.received,
+                            status=letter.status,
+                            retried_by=None if last is None else last.event,
+                            retried_at=None if last is None else last.at,
                         )
                     )
-                    letters += 1
+                    letters = int(letter.id)
+                for position, letter_id, mark in journal.retries_after(retries):
+                    live.retried(letter_id, mark.event, mark.at)
+                    retries = position
             except Exception as exc:  # the follower must outlive a bad read: retry next poll
                 _log.warning("serve.read_failed", log=str(path), error=str(exc))
             else:
@@ -92,10 +103,25 @@ class _KafkaSink:
     def entry(self, raw: bytes, outputs: list[bytes]) -> None:
         self.live.apply(self.live.position + 1, raw, outputs)
 
-    def dead_letter(self, source: str, location: str, error: str) -> None:
+    def dead_letter(
+        self,
+        source: str,
+        location: str,
+        error: str,
+        *,
+        letter: str = "",
+        received: datetime | None = None,
+    ) -> None:
         from ..http import DeadLetterView
 
-        self.live.dead_letter(DeadLetterView(source=source, location=location, error=error))
+        self.live.dead_letter(
+            DeadLetterView(
+                source=source, location=location, error=error, id=letter, received=received
+            )
+        )
+
+    def retried(self, letter: str, event: str, at: datetime) -> None:
+        self.live.retried(letter, event, at)
 
     def caught_up(self) -> None:
         _log.info("serve.ready", position=self.live.position)

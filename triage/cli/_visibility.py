@@ -47,6 +47,7 @@ def fold_log(journal: Journal, progress: Callable[[int, int], None] | None = Non
             views.apply(event)
     for letter in journal.dead_letters():
         projections.dead_letter(letter.source)
+    projections.retried_dead_letters(journal.retried_count())
     return Folded(projections.report(), series, views)
 
 

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Final, Union, get_args
 
 import msgspec
 
 from events import Event, InputEvent, InvalidEvent, decode_input, type_name
 
-from ._journal import DeadLetter, Journal
+from ._journal import Journal
+from ._letters import DeadLetter
 
 __all__ = ["Ingested", "ingest_lines"]
 
@@ -49,6 +51,7 @@ def ingest_lines(
     *,
     batch: int = 5_000,
     refuse: Callable[[InputEvent], str | None] | None = None,
+    received: Callable[[], datetime] | None = None,
 ) -> Ingested:
     """Append every valid line as an event; every invalid one becomes a dead letter.
 
@@ -56,8 +59,9 @@ def ingest_lines(
     input is dropped. A dead letter keeps the raw line, the reason and
     ``line N`` of ``source``; nothing stops the read. ``refuse`` may give a
     reason to dead-letter a valid event too (the CLI's guard against dates
-    too far ahead of the wall clock). Each batch's events and dead letters
-    are written in one transaction.
+    too far ahead of the wall clock). ``received`` is the wall clock the
+    dead letters are stamped with (none: they keep no receive time). Each
+    batch's events and dead letters are written in one transaction.
     """
     accepted = duplicates = conflicts = dead = 0
     unknown: Counter[str] = Counter()
@@ -66,7 +70,13 @@ def ingest_lines(
     bad: list[tuple[int, DeadLetter]] = []
 
     def letter(number: int, reason: str, raw: bytes) -> DeadLetter:
-        return DeadLetter(source=source, location=f"line {number}", error=reason, raw=raw)
+        return DeadLetter(
+            source=source,
+            location=f"line {number}",
+            error=reason,
+            raw=raw,
+            received=None if received is None else received(),
+        )
 
     def flush() -> None:
         nonlocal accepted, duplicates, conflicts

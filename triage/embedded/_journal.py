@@ -8,7 +8,8 @@ Tables (created and upgraded by ``_schema``):
 - ``outputs``: the engine's output events, each with the ``pos`` of the
   input that caused it;
 - ``deadletters``: records that could not be decoded or validated, with the
-  raw bytes, the reason and where they came from, each kept once;
+  raw bytes, the reason, where they came from and when, each kept once, and
+  ``retries``, the corrected events submitted for them (``_letters``);
 - ``policies``: the routing policy in force from a given input position on,
   so that recovery and replay decide as the live run did;
 - ``meta``: ``processed``, the last input whose outputs are recorded, and
@@ -31,10 +32,11 @@ import msgspec
 
 from events import InputEvent, LogError, OutputEvent, encode, type_name
 
-from ._schema import Sync, check_version, prepare
+from ._letters import DeadLetterStore
+from ._schema import SCHEMA_VERSION, Sync, check_version, prepare
 from ._sqlite import Atomic, blob, damaged, integer, open_reader, open_writer, reading, text
 
-__all__ = ["Appended", "DeadLetter", "Entry", "Journal"]
+__all__ = ["Appended", "Entry", "Journal"]
 
 
 class Appended(msgspec.Struct, frozen=True):
@@ -49,15 +51,6 @@ class Appended(msgspec.Struct, frozen=True):
     conflicts: tuple[int, ...] = ()
 
 
-class DeadLetter(msgspec.Struct, frozen=True, kw_only=True):
-    """A record that could not be decoded or validated."""
-
-    source: str
-    location: str
-    error: str
-    raw: bytes
-
-
 class Entry(msgspec.Struct, frozen=True):
     """One accepted input (canonical JSON) and the outputs it caused."""
 
@@ -66,7 +59,7 @@ class Entry(msgspec.Struct, frozen=True):
     outputs: list[bytes]
 
 
-class Journal:
+class Journal(DeadLetterStore):
     """The SQLite journal at ``path``.
 
     Opened to write (the default), it is created on first use (unless
@@ -92,9 +85,10 @@ class Journal:
         self._atomic = Atomic(self._db, self.path)
         try:
             if readonly:
-                check_version(self._db, self.path, readonly=True)
+                self.schema = check_version(self._db, self.path, readonly=True)
             else:
                 prepare(self._db, self.path, self._atomic, sync=sync, check=check)
+                self.schema = SCHEMA_VERSION
         except BaseException:
             self._db.close()
             raise
@@ -132,22 +126,6 @@ class Journal:
             accepted = max(cursor.rowcount, 0)
             conflicts = self._conflicts(rows, before) if accepted < len(rows) else ()
         return Appended(accepted, len(rows) - accepted - len(conflicts), conflicts)
-
-    def dead_letter(self, letters: Sequence[DeadLetter]) -> int:
-        """Keep records that could not be decoded, with their reason; returns how many are new.
-
-        A letter already kept (same source, location and raw bytes) is not
-        kept twice.
-        """
-        if not letters:
-            return 0
-        with self._atomic:
-            cursor = self._db.executemany(
-                "INSERT OR IGNORE INTO deadletters (source, location, error, raw)"
-                " VALUES (?, ?, ?, ?)",
-                [(d.source, d.location, d.error, d.raw) for d in letters],
-            )
-        return max(cursor.rowcount, 0)
 
     def record(self, results: Sequence[tuple[int, Sequence[OutputEvent]]], *, after: int) -> int:
         """Write the outputs of processed inputs and move ``processed``, atomically.
@@ -280,6 +258,14 @@ class Journal:
             previous = pos
         return found
 
+    def event_body(self, workspace: str, event_id: str) -> bytes | None:
+        """The canonical body of an accepted input, or ``None`` if the log has none by that id."""
+        with reading(self.path):
+            row = self._db.execute(
+                "SELECT body FROM inputs WHERE workspace = ? AND id = ?", (workspace, event_id)
+            ).fetchone()
+            return None if row is None else blob(row[0])
+
     def policies(self) -> list[tuple[int, bytes]]:
         """(first input position, policy JSON) for every policy change, in order."""
         with reading(self.path):
@@ -309,17 +295,6 @@ class Journal:
             for pos, body in inputs:
                 yield Entry(pos, body, caused.get(pos, []))
             after = last
-
-    def dead_letters(self) -> Iterator[DeadLetter]:
-        """Every dead letter, oldest first."""
-        with reading(self.path):
-            rows = self._db.execute(
-                "SELECT source, location, error, raw FROM deadletters ORDER BY pos"
-            )
-            for source, location, error, raw in rows:
-                yield DeadLetter(
-                    source=text(source), location=text(location), error=text(error), raw=blob(raw)
-                )
 
     def counts(self) -> dict[str, int]:
         """Sizes of the log: inputs, outputs, dead letters, processed."""

@@ -31,6 +31,10 @@ def report_of(journal: Journal, progress: Callable[[int, int], None] | None = No
             yield entry.input, entry.outputs
 
     try:
-        return fold(entries(), (letter.source for letter in journal.dead_letters()))
+        return fold(
+            entries(),
+            (letter.source for letter in journal.dead_letters()),
+            retried=journal.retried_count(),
+        )
     except InvalidEvent as exc:
         raise damaged(journal.path, f"an event does not decode: {exc.reason}") from None

@@ -20,7 +20,7 @@ __all__ = ["SCHEMA_VERSION", "Sync", "check_version", "prepare"]
 
 Sync = Literal["off", "normal", "full"]
 
-SCHEMA_VERSION: Final = 3
+SCHEMA_VERSION: Final = 4
 _TABLES: Final = frozenset({"inputs", "outputs", "deadletters", "policies", "meta"})
 _SCHEMA: Final = (
     """CREATE TABLE inputs (
@@ -60,6 +60,20 @@ _UPGRADES: Final = {
     # Snapshots of the engine at a position (router.snapshot): recovery restores
     # the latest it can read and folds only the inputs after it.
     3: ("CREATE TABLE snapshots (pos INTEGER PRIMARY KEY, body BLOB NOT NULL)",),
+    # When each dead letter was received (the wall clock of the writer; NULL for
+    # the letters kept before), and the retries marked on dead letters: the
+    # corrected event submitted for one, and when. Nothing is deleted.
+    4: (
+        "ALTER TABLE deadletters ADD COLUMN received TEXT",
+        """CREATE TABLE retries (
+            pos INTEGER PRIMARY KEY,
+            deadletter INTEGER NOT NULL,
+            workspace TEXT NOT NULL,
+            event TEXT NOT NULL,
+            at TEXT NOT NULL
+        )""",
+        "CREATE INDEX retries_by_deadletter ON retries (deadletter)",
+    ),
 }
 
 

@@ -166,7 +166,8 @@ def make_app(live: LiveLog, *, log: str, token: str | None = None) -> web.Applic
 
     async def dead_letters(request: web.Request) -> web.Response:
         letters = live.dead_letters()
-        return _json(DeadLetters(total=len(letters), dead_letters=letters))
+        retried = sum(1 for letter in letters if letter.status == "retried")
+        return _json(DeadLetters(total=len(letters), dead_letters=letters, retried=retried))
 
     def data_of(name: str) -> dict[str, Any]:
         return live.with_series(

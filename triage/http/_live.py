@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from datetime import datetime
+from typing import Any, Literal, TypeVar
 
 import msgspec
 
@@ -35,11 +36,21 @@ _T = TypeVar("_T")
 
 
 class DeadLetterView(msgspec.Struct, frozen=True, kw_only=True):
-    """A record that never became an event: where it came from and why, never its bytes."""
+    """A record that never became an event: where it came from and why, never its bytes.
+
+    ``id`` is the one ``triage deadletters`` shows; ``status`` is ``retried``
+    once a corrected event was submitted for it (the latest: ``retried_by``,
+    at ``retried_at``, wall clock), else ``open``.
+    """
 
     source: str
     location: str
     error: str
+    id: str = ""
+    received: datetime | None = None
+    status: Literal["open", "retried"] = "open"
+    retried_by: str | None = None
+    retried_at: datetime | None = None
 
 
 class LiveLog:
@@ -52,6 +63,8 @@ class LiveLog:
         self._views = Views()
         self._series = Series()
         self._letters: list[DeadLetterView] = []
+        self._letter_at: dict[str, int] = {}  # index of a letter in _letters, by id
+        self._marks: dict[str, tuple[str, datetime]] = {}  # retries met before their letter
         self._position = 0
         self._ready = False
         self._report: tuple[int, Report] | None = None
@@ -70,10 +83,34 @@ class LiveLog:
             self._position = position
 
     def dead_letter(self, letter: DeadLetterView) -> None:
-        """Count one dead letter of the journal."""
+        """Count one dead letter of the journal (once per id, if it has one)."""
         with self._lock:
+            if letter.id and letter.id in self._letter_at:
+                return
             self._projections.dead_letter(letter.source)
+            if letter.id:
+                self._letter_at[letter.id] = len(self._letters)
             self._letters.append(letter)
+            if letter.status == "retried":
+                self._projections.retried_dead_letters(1)
+            mark = self._marks.pop(letter.id, None) if letter.id else None
+            if mark is not None:
+                self.retried(letter.id, *mark)
+            self._report = self._objectives = None
+
+    def retried(self, letter: str, event: str, at: datetime) -> None:
+        """Mark the dead letter ``letter`` retried by ``event`` at ``at`` (kept if yet to come)."""
+        with self._lock:
+            index = self._letter_at.get(letter)
+            if index is None:
+                self._marks[letter] = (event, at)
+                return
+            view = self._letters[index]
+            if view.status == "open":
+                self._projections.retried_dead_letters(1)
+            self._letters[index] = msgspec.structs.replace(
+                view, status="retried", retried_by=event, retried_at=at
+            )
             self._report = self._objectives = None
 
     def reset(self) -> None:
@@ -83,6 +120,8 @@ class LiveLog:
             self._views = Views()
             self._series = Series()
             self._letters = []
+            self._letter_at = {}
+            self._marks = {}
             self._position = 0
             self._ready = False
             self._report = self._objectives = None

@@ -129,6 +129,12 @@ def openapi_document() -> dict[str, Any]:
                                             "type": "object",
                                             "additionalProperties": {"type": "integer"},
                                         },
+                                        "retried": {
+                                            "type": "integer",
+                                            "minimum": 0,
+                                            "description": "how many have been retried; "
+                                            "the others are open",
+                                        },
                                     },
                                 }
                             },

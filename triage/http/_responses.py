@@ -80,7 +80,9 @@ class Queue(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class DeadLetters(msgspec.Struct, frozen=True, kw_only=True):
-    """Records that never became events (the raw bytes are never served)."""
+    """Records that never became events (the raw bytes are never served); ``retried`` of them
+    have had a corrected event submitted, the others are open."""
 
     total: int
     dead_letters: list[DeadLetterView]
+    retried: int = 0

@@ -8,6 +8,8 @@
 - clients: :class:`Publisher` and :func:`publish_lines` for producers,
   :func:`read_journal`, :func:`follow_journal`, :func:`dump_kafka`,
   :func:`report_kafka` and :func:`tail_assignments` for readers, :func:`create_topics`;
+- dead letters: :func:`read_dead_letters`, :func:`read_dead_letter` and
+  :func:`retry_on_kafka` (the retries marked on a compacted topic);
 - the journal's records: :class:`JournalBatch`, :func:`partition_for`,
   :func:`topic_for`, and the topics' AsyncAPI document (:func:`asyncapi_document`).
 
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
     from ._admin import create_topics
     from ._app import make_app, run_worker
     from ._asyncapi import asyncapi_document
+    from ._letters import read_dead_letter, read_dead_letters, retry_on_kafka
     from ._publish import Published, Publisher, publish_lines
     from ._read import (
         JournalSink,
@@ -72,8 +75,11 @@ __all__ = [
     "parse_broker",
     "partition_for",
     "publish_lines",
+    "read_dead_letter",
+    "read_dead_letters",
     "read_journal",
     "report_kafka",
+    "retry_on_kafka",
     "run_worker",
     "tail_assignments",
     "topic_for",
@@ -90,6 +96,9 @@ _LAZY = {
     "make_app": "_app",
     "run_worker": "_app",
     "asyncapi_document": "_asyncapi",
+    "read_dead_letter": "_letters",
+    "read_dead_letters": "_letters",
+    "retry_on_kafka": "_letters",
     "Published": "_publish",
     "Publisher": "_publish",
     "publish_lines": "_publish",

@@ -28,15 +28,19 @@ async def create_missing_topics(settings: KafkaSettings) -> list[str]:
     await start_or_close(admin)
     try:
         existing = set(await admin.list_topics())
-        keep = {"retention.ms": "-1", "min.insync.replicas": str(settings.min_insync)}
+        insync = {"min.insync.replicas": str(settings.min_insync)}
+        configs = {
+            settings.topics.journal: {"retention.ms": "-1", **insync},
+            # One record per dead letter, its latest carrying every retry: compaction
+            # keeps exactly that, forever.
+            settings.topics.retried: {"cleanup.policy": "compact", "retention.ms": "-1", **insync},
+        }
         wanted = [
             NewTopic(
                 name,
                 settings.partitions,
                 settings.replication,
-                topic_configs=keep
-                if name == settings.topics.journal
-                else {"min.insync.replicas": str(settings.min_insync)},
+                topic_configs=configs.get(name, insync),
             )
             for name in settings.topics.all
             if name not in existing

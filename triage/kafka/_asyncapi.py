@@ -21,7 +21,7 @@ import msgspec
 
 from events import AnyEvent, InputEvent, OutputEvent, type_name
 
-from ._records import _TOPIC_OF_TYPE
+from ._records import _TOPIC_OF_TYPE, RetryMarks
 
 __all__ = ["asyncapi_document"]
 
@@ -66,7 +66,7 @@ def _channel(address: str, description: str, messages: list[str]) -> dict[str, A
 
 @cache
 def asyncapi_document() -> dict[str, Any]:
-    """The AsyncAPI 3.0 document: the six topics, every event, the journal record."""
+    """The AsyncAPI 3.0 document: the seven topics, every event, the journal record, the marks."""
     events = list(get_args(AnyEvent))
     (_, schemas) = msgspec.json.schema_components(events, ref_template=_REF)
     inputs = {
@@ -120,6 +120,25 @@ def asyncapi_document() -> dict[str, Any]:
         },
         "payload": {"description": "The record's value as it was read, not necessarily JSON"},
     }
+    messages["retry-marks"] = {
+        "name": "deadletter.retried",
+        "title": "Retries of a dead letter",
+        "summary": "Every retry marked on one dead letter so far; the latest record of a key "
+        "is the whole story (the topic is compacted).",
+        "contentType": "application/json",
+        "payload": {"$ref": _REF.format(name="RetryMarks")},
+        "bindings": {
+            "kafka": {
+                "key": {
+                    "type": "string",
+                    "description": "The dead letter's id, TOPIC:PARTITION:OFFSET of its record",
+                },
+                "bindingVersion": "0.5.0",
+            }
+        },
+    }
+    (_, marks) = msgspec.json.schema_components([RetryMarks], ref_template=_REF)
+    schemas.update(marks)
     schemas["JournalBatch"] = {
         "type": "object",
         "description": "Plain JSON, readable without a framework (docs/kafka.md)",
@@ -161,6 +180,11 @@ def asyncapi_document() -> dict[str, Any]:
             "The engine's ordered log: committed batches, written in the batch's transaction.",
             ["journal-batch"],
         ),
+        "deadletterRetried": _channel(
+            "deadletter.retried",
+            "The retries marked on dead letters by `triage deadletters retry`, compacted.",
+            ["retry-marks"],
+        ),
     }
 
     def operation(action: str, channel: str, text: str) -> dict[str, Any]:
@@ -199,6 +223,9 @@ def asyncapi_document() -> dict[str, Any]:
             "sendAssignments": operation("send", "assignments", "The workers' decisions."),
             "sendDeadLetters": operation("send", "deadletter", "Refused input records."),
             "sendJournal": operation("send", "journal", "The journal's batches."),
+            "sendRetryMarks": operation(
+                "send", "deadletterRetried", "Retries marked by `triage deadletters retry`."
+            ),
         },
         "components": {
             "parameters": {"prefix": _PREFIX},

@@ -11,33 +11,40 @@ import base64
 import contextlib
 import threading
 from collections.abc import AsyncGenerator, Iterator
+from datetime import UTC, datetime
 from typing import Any, BinaryIO, Protocol
 
 import msgspec
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 
+from events import LogError
 from projections import Report, fold
 
+from .._dead_letters import Retry
 from ._admin import partitions_of
 from ._errors import kafka_errors, start_or_close
-from ._records import JournalBatch, decode_batch
+from ._records import JournalBatch, RetryMarks, decode_batch
 from ._settings import KafkaSettings
 
 #: Empty polls in a row after which a partition counts as read to its end: offsets of
 #: transaction markers and aborted records yield nothing, so the end is not reached.
 _EMPTY_POLLS = 3
+_marks_decoder = msgspec.json.Decoder(RetryMarks)
 
 __all__ = [
     "JournalSink",
     "dump_kafka",
     "follow_journal",
     "read_journal",
+    "read_marks",
+    "read_to_end",
     "report_kafka",
     "tail_assignments",
 ]
 
 
-async def _read_to_end(
+async def read_to_end(
     settings: KafkaSettings, topic: str, *, follow: bool = False, from_beginning: bool = True
 ) -> AsyncGenerator[Any, None]:
     """Records of every partition of a topic, committed ones only, up to the end."""
@@ -76,11 +83,45 @@ async def _read_to_end(
         await consumer.stop()
 
 
+async def _topic_exists(settings: KafkaSettings, topic: str) -> bool:
+    admin = AIOKafkaAdminClient(
+        client_id=f"{settings.client_id}-admin", **settings.client_options()
+    )
+    await start_or_close(admin)
+    try:
+        return topic in set(await admin.list_topics())
+    finally:
+        await admin.close()
+
+
+async def read_marks(settings: KafkaSettings) -> dict[str, tuple[Retry, ...]]:
+    """The retries marked on every dead letter, by its id: the latest record of each key.
+
+    A cluster whose topics were made by a Triage older than the retried topic has none.
+    """
+    topic = settings.topics.retried
+    if not await _topic_exists(settings, topic):
+        return {}
+    marks: dict[str, tuple[Retry, ...]] = {}
+    async for record in read_to_end(settings, topic):
+        if record.value is None:
+            continue  # Triage writes no tombstones; one written by hand removes nothing here
+        try:
+            found = _marks_decoder.decode(record.value)
+        except msgspec.DecodeError as exc:
+            raise LogError(
+                f"{topic} partition {record.partition} offset {record.offset} "
+                f"is not a retry mark: {exc}"
+            ) from None
+        marks[found.dead_letter] = tuple(found.retries)
+    return marks
+
+
 @kafka_errors
 def read_journal(settings: KafkaSettings) -> Iterator[tuple[int, JournalBatch]]:
     """Every committed journal batch, partition by partition, in order."""
     loop = asyncio.new_event_loop()
-    records = _read_to_end(settings, settings.topics.journal)
+    records = read_to_end(settings, settings.topics.journal)
     try:
         while True:
             try:
@@ -109,7 +150,7 @@ def dump_kafka(settings: KafkaSettings, out: BinaryIO, *, deadletters: bool = Fa
 
 async def _dead_letters(settings: KafkaSettings) -> list[bytes]:
     lines = []
-    async for record in _read_to_end(settings, settings.topics.deadletter):
+    async for record in read_to_end(settings, settings.topics.deadletter):
         headers = {k: v.decode() for k, v in record.headers or ()}
         lines.append(
             msgspec.json.encode(
@@ -137,7 +178,8 @@ def report_kafka(settings: KafkaSettings) -> Report:
         for entry, outputs in batch.entries
     )
     sources = [msgspec.json.decode(line)["source"] for line in asyncio.run(_dead_letters(settings))]
-    return fold(entries, sources)
+    retried = sum(1 for retries in asyncio.run(read_marks(settings)).values() if retries)
+    return fold(entries, sources, retried=retried)
 
 
 @kafka_errors
@@ -147,7 +189,7 @@ def tail_assignments(
     """Print decisions from the assignments topic as they come."""
 
     async def run() -> None:
-        async for record in _read_to_end(
+        async for record in read_to_end(
             settings, settings.topics.assignments, follow=follow, from_beginning=from_beginning
         ):
             out.write(record.value + b"\n")
@@ -163,8 +205,19 @@ class JournalSink(Protocol):
     def entry(self, raw: bytes, outputs: list[bytes]) -> None:
         """One accepted input (canonical JSON) and the outputs it caused."""
 
-    def dead_letter(self, source: str, location: str, error: str) -> None:
-        """One record of an input topic that never became an event."""
+    def dead_letter(
+        self,
+        source: str,
+        location: str,
+        error: str,
+        *,
+        letter: str = "",
+        received: datetime | None = None,
+    ) -> None:
+        """One record of an input topic that never became an event; ``letter``: its id."""
+
+    def retried(self, letter: str, event: str, at: datetime) -> None:
+        """The latest retry marked on the dead letter ``letter``: by ``event``, at ``at``."""
 
     def caught_up(self) -> None:
         """Everything committed when following began has been fed."""
@@ -191,9 +244,12 @@ async def _follow(settings: KafkaSettings, sink: JournalSink, stop: threading.Ev
     )
     await start_or_close(consumer)
     try:
+        followed = [topics.journal, topics.deadletter]
+        if await _topic_exists(settings, topics.retried):
+            followed.append(topics.retried)
         tps = [
             TopicPartition(topic, number)
-            for topic in (topics.journal, topics.deadletter)
+            for topic in followed
             for number in sorted(await partitions_of(settings, topic))
         ]
         consumer.assign(tps)
@@ -207,6 +263,11 @@ async def _follow(settings: KafkaSettings, sink: JournalSink, stop: threading.Ev
                     if tp.topic == topics.journal:
                         for raw, outputs in decode_batch(record.value).entries:
                             sink.entry(bytes(raw), [bytes(output) for output in outputs])
+                    elif tp.topic == topics.retried:
+                        marks = _marks_decoder.decode(record.value) if record.value else None
+                        if marks is not None and marks.retries:
+                            last = marks.retries[-1]
+                            sink.retried(marks.dead_letter, last.event, last.at)
                     else:
                         headers = {k: v.decode() for k, v in record.headers or ()}
                         sink.dead_letter(
@@ -214,6 +275,8 @@ async def _follow(settings: KafkaSettings, sink: JournalSink, stop: threading.Ev
                             f"partition {headers.get('triage.source.partition', '?')} "
                             f"offset {headers.get('triage.source.offset', '?')}",
                             headers.get("triage.error", ""),
+                            letter=f"{record.topic}:{record.partition}:{record.offset}",
+                            received=datetime.fromtimestamp(record.timestamp / 1000, UTC),
                         )
             if not ready:
                 # Transaction markers yield no records: an idle run also means the end.

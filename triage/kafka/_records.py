@@ -16,10 +16,12 @@ from aiokafka.partitioner import murmur2
 
 from events import LogError
 
+from .._dead_letters import Retry
 from ._settings import KafkaSettings
 
 __all__ = [
     "JournalBatch",
+    "RetryMarks",
     "decode_batch",
     "encode_batch",
     "journal_records",
@@ -56,6 +58,14 @@ class JournalBatch(msgspec.Struct, frozen=True, kw_only=True):
 
 
 _batch_decoder: Final = msgspec.json.Decoder(JournalBatch)
+
+
+class RetryMarks(msgspec.Struct, frozen=True):
+    """Every retry marked on one dead letter so far, oldest first (the value on the
+    compacted retried topic, keyed by ``dead_letter``: the latest record is the whole story)."""
+
+    dead_letter: str
+    retries: list[Retry]
 
 
 def encode_batch(

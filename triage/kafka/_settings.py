@@ -106,13 +106,18 @@ class Topics(msgspec.Struct, frozen=True):
         return f"{self.prefix}journal"
 
     @property
+    def retried(self) -> str:
+        """The retries marked on dead letters (compacted, keyed by the dead letter's id)."""
+        return f"{self.prefix}deadletter.retried"
+
+    @property
     def inputs(self) -> tuple[str, str, str]:
         """Input topics in merge order: a tie in time goes to the earlier one."""
         return (self.experts, self.tasks, self.work)
 
     @property
     def all(self) -> tuple[str, ...]:
-        return (*self.inputs, self.assignments, self.deadletter, self.journal)
+        return (*self.inputs, self.assignments, self.deadletter, self.journal, self.retried)
 
 
 class KafkaSettings(msgspec.Struct, frozen=True, kw_only=True):
