@@ -19,12 +19,13 @@ from ._explain import (
     Tie,
     explain,
 )
-from ._policy import DEFAULT_POLICY, Policy, Score
+from ._policy import BALANCED, DEFAULT_POLICY, Policy, Score
 from ._scoring import Ranking
 from ._snapshot import SnapshotError, restore, snapshot
 from ._witness import Witness
 
 __all__ = [
+    "BALANCED",
     "DEFAULT_POLICY",
     "RULES",
     "Candidate",

@@ -20,7 +20,9 @@ from ._policy import Policy
 from ._scoring import (
     Ranking,
     admitted,
+    agreed,
     choose,
+    learned_reasons,
     personal,
     reasons,
     record_of,
@@ -203,6 +205,8 @@ def _assign(
         else ranking.score(ws, expert, task, policy)
     )
     why = reasons(ws, expert, task, chosen, eligible)
+    if policy.by_kind or agreed(task, policy):
+        why = (why[0], *learned_reasons(expert, task, chosen, policy), *why[2:])
     extras = task.v1_1
     if extras is not None and (extras.reached or task.extra):
         why = (why[0], *v1_1_reasons(expert, task, extras, policy), *why[1:])

@@ -349,6 +349,15 @@ class Engine:
         record.reviews += 1
         record.total += event.score
         record.passed += event.passed
+        if record.kinds is None:
+            record.kinds = {}
+        kind = record.kinds.get(task.kind)
+        if kind is None:
+            kind = record.kinds[task.kind] = Record()
+        kind.reviews += 1
+        kind.total += event.score
+        kind.passed += event.passed
+        _compare(ws, task, event)
         if ws.gated and expert.idle:
             # A better record may open a gated task to this expert at this moment.
             step.experts[expert.expert] = expert
@@ -424,6 +433,31 @@ class Engine:
         if reason != "cancelled" and task.taken() < task.judgements:
             step.ws.enqueue(task)
             step.tasks.append(task)
+
+
+def _compare(ws: Workspace, task: Task, event: TaskReviewed) -> None:
+    """Keep the review with its submission; each earlier one by another reviewer is compared.
+
+    A comparison counts for both reviewers (those who are experts of the
+    workspace): closeness 1 - |score - other score|, in log order.
+    """
+    if task.reviews is None:
+        task.reviews = {}
+    earlier = task.reviews.get(event.expert)
+    if earlier is None:
+        earlier = task.reviews[event.expert] = []
+    for reviewer, score in earlier:
+        if reviewer == event.reviewer:
+            continue
+        closeness = 1.0 - abs(event.score - score)
+        for name in (event.reviewer, reviewer):
+            expert = ws.experts.get(name)
+            if expert is not None:
+                if expert.agreement is None:
+                    expert.agreement = Record()
+                expert.agreement.reviews += 1
+                expert.agreement.total += closeness
+    earlier.append((event.reviewer, event.score))
 
 
 def _agreement(answers: list[str | None]) -> tuple[int, float]:

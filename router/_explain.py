@@ -30,7 +30,15 @@ import msgspec
 from events import from_micros
 
 from ._policy import Policy, Score
-from ._scoring import CEFR_NAMES, EDUCATION_NAMES, admitted, personal, record_of, score
+from ._scoring import (
+    CEFR_NAMES,
+    EDUCATION_NAMES,
+    admitted,
+    agreed,
+    personal,
+    record_of,
+    score,
+)
 from ._state import Expert, Task, Workspace
 
 __all__ = [
@@ -88,7 +96,12 @@ class Stage(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class Candidate(msgspec.Struct, frozen=True, kw_only=True):
-    """An eligible expert's score: the total and its four parts, each in [0, 1]."""
+    """An eligible expert's score: the total and its parts, each in [0, 1].
+
+    ``agreement`` is there when the policy scores it on the task's kind (a
+    review kind of a learned policy); it then takes ``agreement_share`` of
+    the quality weight.
+    """
 
     expert: str
     total: float
@@ -96,6 +109,7 @@ class Candidate(msgspec.Struct, frozen=True, kw_only=True):
     load: float
     idle: float
     fit: float
+    agreement: float | None = None
 
 
 class Tie(msgspec.Struct, frozen=True, kw_only=True):
@@ -156,7 +170,8 @@ def explain(
         candidate = ws.experts[name]
         rule = _first_rule(ws, candidate, task, policy)
         if rule is None:
-            candidates.append(_candidate(name, score(ws, candidate, task, policy)))
+            parts = score(ws, candidate, task, policy)
+            candidates.append(_candidate(name, parts, agreed(task, policy)))
         else:
             removed[rule].append(name)
             first[name] = rule
@@ -246,7 +261,7 @@ def _personal_parts(ws: Workspace, expert: Expert, task: Task) -> Iterator[str]:
         yield "tried"
 
 
-def _candidate(name: str, parts: Score) -> Candidate:
+def _candidate(name: str, parts: Score, agreement: bool) -> Candidate:
     return Candidate(
         expert=name,
         total=parts.total,
@@ -254,6 +269,7 @@ def _candidate(name: str, parts: Score) -> Candidate:
         load=parts.load,
         idle=parts.idle,
         fit=parts.fit,
+        agreement=parts.agreement if agreement else None,
     )
 
 

@@ -10,7 +10,17 @@ decision's ``reasons`` so that a person can check it:
 - load: the share of this week's contracted minutes still free;
 - idle: how long since the expert last got work, saturating at a horizon;
 - fit: how little the expert exceeds the task's requirements, so that a
-  doctorate-level specialist is kept for the work only they can do.
+  doctorate-level specialist is kept for the work only they can do;
+- agreement (review kinds only, taking ``agreement_share`` of the quality
+  weight): how close the expert's own review scores came to the other
+  reviews of the same work.
+
+Two policies matter: :data:`BALANCED`, the policy of every log recorded
+before the learned one (quality by domain only, no agreement part), and
+:data:`DEFAULT_POLICY`, the learned one (quality by domain *and* kind,
+reviews to reviewers who agree with QA). The fields the learned policy
+added default to what ``BALANCED`` does, so that a policy recorded in an
+older log, which lacks them, decodes to exactly the policy it was.
 """
 
 from __future__ import annotations
@@ -21,12 +31,14 @@ from typing import Annotated, Final
 import msgspec
 from msgspec import Meta
 
-__all__ = ["DEFAULT_POLICY", "MAX_LEASE_MINUTES", "Policy", "Score"]
+__all__ = ["BALANCED", "DEFAULT_POLICY", "MAX_LEASE_MINUTES", "Policy", "Score"]
 
 #: The longest lease: a week, the same bound as a task's ``minutes``.
 MAX_LEASE_MINUTES: Final = 7 * 24 * 60
 
 Weight = Annotated[float, Meta(ge=0, le=1000, description="0-1000")]
+Reviews = Annotated[float, Meta(ge=0, le=1_000_000)]
+KindName = Annotated[str, Meta(min_length=1, max_length=128)]
 
 
 class Policy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -55,6 +67,18 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     lease_factor: Annotated[float, Meta(gt=0, le=1_000)] = 3.0
     lease_min_minutes: Annotated[int, Meta(ge=1, le=MAX_LEASE_MINUTES)] = 30
     lease_max_minutes: Annotated[int, Meta(ge=1, le=MAX_LEASE_MINUTES)] = MAX_LEASE_MINUTES
+    # --- the learned policy: each default is what BALANCED does ----------------
+    #: Quality per (domain, kind): the kind's mean shrunk towards the domain's record.
+    by_kind: bool = False
+    #: How many reviews the expert's domain record is worth as the prior of a kind.
+    kind_prior_reviews: Reviews = 2.0
+    #: On review kinds, the share of the quality weight that goes to agreement; 0: none.
+    agreement_share: Annotated[float, Meta(ge=0, le=1)] = 0.0
+    #: The task kinds that review or audit others' work.
+    review_kinds: Annotated[tuple[KindName, ...], Meta(max_length=64)] = ("review", "audit")
+    #: Agreement assumed for a reviewer whose reviews were never compared, and its weight.
+    agreement_prior: Annotated[float, Meta(ge=0, le=1)] = 0.8
+    agreement_prior_pairs: Reviews = 3.0
 
     def __post_init__(self) -> None:
         for field in msgspec.structs.fields(self):
@@ -83,6 +107,20 @@ class Policy(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
             return self.quality_prior
         return (self.quality_prior * weight + total) / (weight + reviews)
 
+    def kind_quality_of(self, domain: float, reviews: int, total: float) -> float:
+        """The shrunk mean of ``reviews`` reviews of one kind, towards the ``domain`` record."""
+        weight = self.kind_prior_reviews
+        if reviews + weight == 0:
+            return domain
+        return (domain * weight + total) / (weight + reviews)
+
+    def agreement_of(self, pairs: int, total: float) -> float:
+        """The shrunk mean closeness of ``pairs`` comparisons summing to ``total``."""
+        weight = self.agreement_prior_pairs
+        if pairs + weight == 0:
+            return self.agreement_prior
+        return (self.agreement_prior * weight + total) / (weight + pairs)
+
 
 class Score(msgspec.Struct, frozen=True, gc=False):
     """One candidate's score and its parts, each in [0, 1]."""
@@ -92,6 +130,19 @@ class Score(msgspec.Struct, frozen=True, gc=False):
     load: float
     idle: float
     fit: float
+    agreement: float = 0.0
 
 
-DEFAULT_POLICY: Final = Policy()
+#: The policy of every log recorded before the learned one: quality by domain only.
+BALANCED: Final = Policy()
+
+#: The policy with no policy file: learned quality by domain and kind, agreement on reviews.
+DEFAULT_POLICY: Final = Policy(
+    name="learned",
+    quality=0.65,
+    load=0.15,
+    idle=0.1,
+    fit=0.1,
+    by_kind=True,
+    agreement_share=0.5,
+)

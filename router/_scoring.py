@@ -23,8 +23,12 @@ __all__ = [
     "EDUCATION_NAMES",
     "Ranking",
     "admitted",
+    "agreed",
+    "agreement_in",
     "choose",
+    "learned_reasons",
     "personal",
+    "quality_in",
     "reasons",
     "record_of",
     "score",
@@ -139,10 +143,50 @@ def admitted(expert: Expert, task: Task, policy: Policy) -> bool:
     return extras.gate is None or record_of(expert, task.domain, policy) >= extras.gate
 
 
-def score(ws: Workspace, expert: Expert, task: Task, policy: Policy) -> Score:
-    """The policy's score of an eligible expert for the task, with its four parts."""
+def quality_in(expert: Expert, task: Task, policy: Policy) -> float:
+    """The quality part: the domain record, or with ``by_kind`` the kind's mean shrunk to it.
+
+    q_d = (prior x n0 + sum of scores in d) / (n0 + reviews in d), the
+    contract's record; q_dk = (q_d x n1 + sum in (d, k)) / (n1 + reviews in
+    (d, k)): the (domain, kind) mean shrunk towards the expert's domain
+    record, itself shrunk towards the prior.
+    """
     record = expert.records.get(task.domain) if expert.records else None
-    quality = policy.quality_of(record.reviews, record.total) if record else policy.quality_prior
+    if record is None:
+        return policy.quality_prior
+    domain = policy.quality_of(record.reviews, record.total)
+    if not policy.by_kind:
+        return domain
+    kind = record.kinds.get(task.kind) if record.kinds else None
+    if kind is None:
+        return domain
+    return policy.kind_quality_of(domain, kind.reviews, kind.total)
+
+
+def agreed(task: Task, policy: Policy) -> bool:
+    """Does the policy score the agreement part on this task (a review kind)?"""
+    return bool(policy.agreement_share) and task.kind in policy.review_kinds
+
+
+def agreement_in(expert: Expert, policy: Policy) -> float:
+    """The reviewer's agreement: mean closeness to other reviews, shrunk to the prior."""
+    record = expert.agreement
+    if record is None:
+        return policy.agreement_prior
+    return policy.agreement_of(record.reviews, record.total)
+
+
+def score(ws: Workspace, expert: Expert, task: Task, policy: Policy) -> Score:
+    """The policy's score of an eligible expert for the task, with its parts."""
+    record = expert.records.get(task.domain) if expert.records else None
+    if record is None:
+        quality = policy.quality_prior
+    else:
+        quality = policy.quality_of(record.reviews, record.total)
+        if policy.by_kind and record.kinds:  # inline quality_in: this is the hot loop
+            kind = record.kinds.get(task.kind)
+            if kind is not None:
+                quality = policy.kind_quality_of(quality, kind.reviews, kind.total)
     load = 1.0 - expert.used_in(ws.week) / expert.capacity
     if expert.last_assigned < 0:
         idle = 1.0
@@ -154,6 +198,12 @@ def score(ws: Workspace, expert: Expert, task: Task, policy: Policy) -> Score:
         + (expert.education - task.education) / 4
     ) / 3
     fit = 1.0 - excess
+    if policy.agreement_share and task.kind in policy.review_kinds:
+        agreement = agreement_in(expert, policy)
+        share = policy.agreement_share
+        judged = (1.0 - share) * quality + share * agreement
+        total = policy.quality * judged + policy.load * load + policy.idle * idle + policy.fit * fit
+        return Score(total, quality, load, idle, fit, agreement)
     total = policy.quality * quality + policy.load * load + policy.idle * idle + policy.fit * fit
     return Score(total, quality, load, idle, fit)
 
@@ -185,6 +235,41 @@ def reasons(
         if eligible == 1
         else f"best of {eligible} eligible with room",
     )
+    return said
+
+
+def learned_reasons(expert: Expert, task: Task, score: Score, policy: Policy) -> list[str]:
+    """The quality line of a learned policy, and its agreement line on a review kind.
+
+    They stand in for the quality line of :func:`reasons`, which a policy
+    without ``by_kind`` and ``agreement_share`` keeps word for word.
+    """
+    record = expert.records.get(task.domain) if expert.records else None
+    if record is None:
+        said = [f"quality {score.quality:.2f} (prior: no reviews in {task.domain})"]
+    elif not policy.by_kind:
+        said = [f"quality {score.quality:.2f} from {record.reviews} reviews in {task.domain}"]
+    else:
+        domain = policy.quality_of(record.reviews, record.total)
+        of_domain = f"{task.domain} {domain:.2f} from {record.reviews} reviews"
+        kind = record.kinds.get(task.kind) if record.kinds else None
+        if kind is None:
+            said = [f"quality {score.quality:.2f} (no reviews of {task.kind}; {of_domain})"]
+        else:
+            said = [
+                f"quality {score.quality:.2f} from {kind.reviews} reviews of {task.kind} "
+                f"({of_domain})"
+            ]
+    if agreed(task, policy):
+        compared = expert.agreement
+        share = f"{policy.agreement_share:.0%} of the quality weight"
+        if compared is None:
+            said.append(f"agreement {score.agreement:.2f} (prior: no reviews compared; {share})")
+        else:
+            said.append(
+                f"agreement {score.agreement:.2f} with others' reviews over "
+                f"{compared.reviews} pairs ({share})"
+            )
     return said
 
 

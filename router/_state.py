@@ -43,11 +43,16 @@ Requirement = tuple[int, int, int]  # skill, fluency rank, education rank
 
 
 class Record(msgspec.Struct, gc=False):
-    """An expert's review record in one domain."""
+    """An expert's review record in one domain (and, in ``kinds``, per kind in it).
+
+    Also a reviewer's agreement: ``reviews`` comparisons with other reviews
+    of the same work, ``total`` the sum of their closeness.
+    """
 
     reviews: int = 0
     total: float = 0.0
     passed: int = 0
+    kinds: dict[str, Record] | None = None  # task kind -> the record of that kind
 
 
 class Expert(msgspec.Struct, gc=False):
@@ -68,6 +73,8 @@ class Expert(msgspec.Struct, gc=False):
     last_assigned: int = -1
     assignments: dict[str, None] | None = None  # open ones, in assignment order
     records: dict[str, Record] | None = None
+    #: As a reviewer: how close their scores came to other reviews of the same work.
+    agreement: Record | None = None
 
     def used_in(self, week: int) -> int:
         """Minutes assigned to the expert in the given week."""
@@ -140,6 +147,8 @@ class Task(msgspec.Struct, order=True, gc=False):
     #: A gate or an allow-list is in force: the one flag the hot path reads.
     extra: bool = False
     v1_1: Extras | None = None
+    #: Reviews of each submission: author -> [(reviewer, score)], in log order.
+    reviews: dict[str, list[tuple[str, float]]] | None = None
 
     def taken(self) -> int:
         """Open assignments plus submissions."""

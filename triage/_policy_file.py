@@ -1,4 +1,10 @@
-"""Routing policies as files: read from TOML or JSON, kept in the log as JSON."""
+"""Routing policies as files: read from TOML or JSON, kept in the log as JSON.
+
+A file says what differs from the default policy (``router.DEFAULT_POLICY``,
+the learned one): the fields it leaves out are the default's. A policy
+recorded in a log is complete, so it decodes with ``router.Policy``'s own
+defaults, which are those of the policy it was written by.
+"""
 
 from __future__ import annotations
 
@@ -21,7 +27,12 @@ def load_policy(path: Path | None) -> Policy:
     try:
         text = path.read_bytes()
         data = tomllib.loads(text.decode()) if path.suffix == ".toml" else json.loads(text)
-        return msgspec.convert(data, Policy)
+        if not isinstance(data, dict):
+            return msgspec.convert(data, Policy)  # refused with msgspec's own words
+        # Fields a file leaves out are the default policy's; a recorded policy
+        # (decoded by the journal's readers) lacks only fields newer than it, and
+        # those default to what the older policy did.
+        return msgspec.convert({**msgspec.to_builtins(DEFAULT_POLICY), **data}, Policy)
     except (OSError, ValueError, RecursionError, msgspec.ValidationError) as exc:
         raise ConfigError(f"cannot use the policy {path}: {exc}") from None
 

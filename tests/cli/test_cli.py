@@ -12,7 +12,7 @@ import pytest
 ROOT = Path(__file__).parent.parent.parent
 TRIAGE = str(Path(sys.executable).parent / "triage")
 QUICKSTART = ROOT / "examples" / "quickstart.jsonl"
-GOLDEN = ROOT / "tests" / "replay" / "golden" / "quickstart.journal.jsonl"
+GOLDEN = ROOT / "tests" / "replay" / "golden" / "quickstart.learned.journal.jsonl"
 INVALID = ROOT / "tests" / "contract" / "invalid.jsonl"
 
 

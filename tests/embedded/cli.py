@@ -11,7 +11,7 @@ from typing import Any
 ROOT = Path(__file__).parent.parent.parent
 TRIAGE = str(Path(sys.executable).parent / "triage")
 QUICKSTART = ROOT / "examples" / "quickstart.jsonl"
-GOLDEN = ROOT / "tests" / "replay" / "golden" / "quickstart.journal.jsonl"
+GOLDEN = ROOT / "tests" / "replay" / "golden" / "quickstart.learned.journal.jsonl"
 INVALID = ROOT / "tests" / "contract" / "invalid.jsonl"
 
 

@@ -13,7 +13,7 @@ from tests.integration.conftest import TRIAGE, VERSIONS, Cluster, kafka_broker, 
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 QUICKSTART = ROOT / "examples" / "quickstart.jsonl"
-GOLDEN = ROOT / "tests" / "replay" / "golden" / "quickstart.journal.jsonl"
+GOLDEN = ROOT / "tests" / "replay" / "golden" / "quickstart.learned.journal.jsonl"
 
 
 @pytest.fixture(scope="module")

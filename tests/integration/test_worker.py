@@ -23,7 +23,7 @@ from triage.kafka import KafkaSettings, Topics, Worker, partition_for
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 QUICKSTART = ROOT / "examples" / "quickstart.jsonl"
-GOLDEN = ROOT / "tests" / "replay" / "golden" / "quickstart.journal.jsonl"
+GOLDEN = ROOT / "tests" / "replay" / "golden" / "quickstart.learned.journal.jsonl"
 RANK = {"experts": 0, "tasks": 1, "work": 2}
 TOPIC = {
     "expert.profile": "experts",

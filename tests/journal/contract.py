@@ -24,7 +24,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 QUICKSTART = (ROOT / "examples" / "quickstart.jsonl").read_bytes()
-GOLDEN = (ROOT / "tests" / "replay" / "golden" / "quickstart.journal.jsonl").read_bytes()
+GOLDEN = (ROOT / "tests" / "replay" / "golden" / "quickstart.learned.journal.jsonl").read_bytes()
 INPUTS = sum(1 for line in GOLDEN.splitlines() if b'"cause"' not in line)
 BAD = (
     b'{"type":"task.created","id":"bad-1"}\n'

@@ -6,15 +6,17 @@ import hashlib
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
 
+import msgspec
 import pytest
 
 from events import decode_input, encode
-from router import Engine, Policy
+from router import BALANCED, DEFAULT_POLICY, Engine, Policy
 from tests.streams import jsonl, simulated
 from triage._policy_file import encode_policy
 from triage.embedded import EmbeddedRuntime, Journal, ingest_lines
@@ -25,6 +27,14 @@ QUICKSTART = ROOT / "examples" / "quickstart.jsonl"
 GOLDEN = ROOT / "tests" / "replay" / "golden" / "quickstart.journal.jsonl"
 QUICKSTART_V1_1 = ROOT / "examples" / "quickstart-v1.1.jsonl"
 GOLDEN_V1_1 = ROOT / "tests" / "replay" / "golden" / "quickstart-v1.1.journal.jsonl"
+LEARNED = ROOT / "tests" / "replay" / "golden" / "quickstart.learned.journal.jsonl"
+LEARNED_V1_1 = ROOT / "tests" / "replay" / "golden" / "quickstart-v1.1.learned.journal.jsonl"
+#: The default policy as the embedded log recorded it before the learned policy existed.
+RECORDED_BALANCED = (
+    b'{"name":"balanced","quality":0.4,"load":0.25,"idle":0.15,"fit":0.2,'
+    b'"quality_prior":0.75,"quality_prior_reviews":3.0,"idle_horizon_hours":24.0,'
+    b'"lease_factor":3.0,"lease_min_minutes":30,"lease_max_minutes":10080}'
+)
 
 
 def journal_of(events: list, policy: Policy | None = None) -> bytes:  # type: ignore[type-arg]
@@ -49,12 +59,59 @@ def _inputs(path: Path) -> list:  # type: ignore[type-arg]
 
 
 def test_golden_log_replays_byte_for_byte() -> None:
-    assert journal_of(_inputs(QUICKSTART)) == GOLDEN.read_bytes()
+    """Recorded under the balanced policy: as the log recorded it, it decides the same."""
+    recorded = msgspec.json.decode(RECORDED_BALANCED, type=Policy)
+    assert recorded == BALANCED
+    assert journal_of(_inputs(QUICKSTART), recorded) == GOLDEN.read_bytes()
 
 
 def test_v1_1_golden_log_replays_byte_for_byte() -> None:
     """Steps, gates, an allow-list and adaptive overlap: checked by hand once, pinned here."""
-    assert journal_of(_inputs(QUICKSTART_V1_1)) == GOLDEN_V1_1.read_bytes()
+    recorded = msgspec.json.decode(RECORDED_BALANCED, type=Policy)
+    assert journal_of(_inputs(QUICKSTART_V1_1), recorded) == GOLDEN_V1_1.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("inputs", "golden"), [(QUICKSTART, LEARNED), (QUICKSTART_V1_1, LEARNED_V1_1)]
+)
+def test_the_learned_policy_is_the_default_and_pinned(inputs: Path, golden: Path) -> None:
+    assert Engine().policy == DEFAULT_POLICY != BALANCED
+    assert journal_of(_inputs(inputs)) == golden.read_bytes()
+
+
+def test_an_old_log_recovers_under_its_recorded_policy_and_carries_on(tmp_path: Path) -> None:
+    """A log whose policy was recorded before the learned fields existed, run on without one.
+
+    Its first half folds under the recorded (balanced) policy, exactly as it
+    was routed; the learned default applies from the next input on.
+    """
+    events = _inputs(QUICKSTART)
+    half = len(events) // 2
+    path = tmp_path / "old.db"
+    with Journal(path) as journal:
+        journal.append(events[:half])
+        EmbeddedRuntime(journal, BALANCED, on_outputs=None).run(until_idle=True)
+    with sqlite3.connect(path) as db:  # as the older version wrote it
+        db.execute("UPDATE policies SET body = ?", (RECORDED_BALANCED,))
+    with Journal(path) as journal:
+        journal.append(events[half:])
+        runtime = EmbeddedRuntime(journal, on_outputs=None)
+        runtime.recover()
+        runtime.run(until_idle=True)
+        dumped = b"".join(
+            entry.input + b"\n" + b"".join(o + b"\n" for o in entry.outputs)
+            for entry in journal.entries()
+        )
+        epochs = journal.policies()
+    assert epochs == [(1, RECORDED_BALANCED), (half + 1, encode_policy(DEFAULT_POLICY))]
+    engine = Engine(BALANCED)
+    lines = []
+    for number, event in enumerate(events, start=1):
+        if number == half + 1:
+            engine.policy = DEFAULT_POLICY
+        lines.append(encode(event))
+        lines.extend(encode(o) for o in engine.apply(event))
+    assert dumped == b"".join(line + b"\n" for line in lines)
 
 
 _DIGEST = """

@@ -8,7 +8,7 @@ from pathlib import Path
 import msgspec
 import structlog
 
-from router import Engine, Policy, snapshot
+from router import DEFAULT_POLICY, Engine, Policy, snapshot
 from tests.streams import jsonl, simulated
 from triage.embedded import EmbeddedRuntime, Journal, ingest_lines
 
@@ -30,7 +30,9 @@ def log_with(path: Path, events: tuple, every: int) -> None:  # type: ignore[typ
 
 def recovered(path: Path, policy: Policy | None = None, every: int = 200) -> EmbeddedRuntime:
     journal = Journal(path)
-    runtime = EmbeddedRuntime(journal, policy or Policy(), on_outputs=None, snapshot_every=every)
+    runtime = EmbeddedRuntime(
+        journal, policy or DEFAULT_POLICY, on_outputs=None, snapshot_every=every
+    )
     runtime.recover()
     return runtime
 

@@ -60,7 +60,7 @@ def test_replay_of_a_consistent_history_is_identical() -> None:
     assert result.identical
     assert result.inputs == len(history())
     assert result.outputs == sum(len(outputs) for _, _, outputs in history())
-    assert result.policies == [(1, "balanced")]
+    assert result.policies == [(1, "learned")]
 
 
 def test_replay_reports_the_first_divergence_precisely() -> None:
@@ -108,7 +108,7 @@ def test_replay_switches_policy_at_the_recorded_positions() -> None:
         recorded.append((position, raw, [encode(o) for o in outputs]))
     result = replay(recorded, [(1, DEFAULT_POLICY), (half, other)])
     assert result.identical
-    assert result.policies == [(1, "balanced"), (half, "other")]
+    assert result.policies == [(1, "learned"), (half, "other")]
 
 
 def test_replay_sink_sees_every_replayed_input() -> None:
@@ -150,7 +150,7 @@ def test_longest_idle_is_the_idle_weight_alone_with_a_long_horizon() -> None:
 
 
 def _candidates() -> list[Candidate]:
-    found = [Candidate("recorded policy", "balanced", Engine, [(1, DEFAULT_POLICY)])]
+    found = [Candidate("recorded policy", "learned", Engine, [(1, DEFAULT_POLICY)])]
     for name in BASELINES:
         found.append(
             Candidate(name, name, functools.partial(baseline_engine, name, DEFAULT_POLICY, 5))

@@ -8,6 +8,9 @@
   history, the work re-synthesized from each expert's own record
   (:class:`WhatIf`, :class:`Estimate`, :class:`Calibration`), against the
   built-in :data:`BASELINES` (:func:`baseline_engine`);
+- :func:`evaluate`: the policy harness, every policy closed loop in the
+  demo's world with hidden quality (:class:`PolicyFigures`, its knobs
+  :class:`EvaluationSettings`, the issue's targets :func:`policy_targets`);
 - :func:`find_task`, :func:`why`: one task's history and each routing
   decision about it recomputed and taken apart (:class:`Why`, ``triage why``);
 - :func:`render_replay`, :func:`render_whatif`, :func:`render_why`: the text
@@ -19,6 +22,10 @@ Kafka alike; it does no I/O of its own.
 """
 
 from ._baselines import BASELINES, baseline_engine, longest_idle
+from ._evaluation import POLICIES, Target, evaluate, run_policy
+from ._evaluation import Figures as PolicyFigures
+from ._evaluation import Settings as EvaluationSettings
+from ._evaluation import targets as policy_targets
 from ._moment import Recorded, at_of, parse_moment, until_moment
 from ._outcome import Estimate, gini
 from ._render import render_replay, render_whatif
@@ -38,30 +45,37 @@ from ._why import Decision, HistoryEntry, Question, Trail, Why, find_task, why
 __all__ = [
     "ASSUMPTIONS",
     "BASELINES",
+    "POLICIES",
     "Calibration",
     "Candidate",
     "Decision",
     "Divergence",
     "Estimate",
+    "EvaluationSettings",
     "History",
     "HistoryEntry",
+    "PolicyFigures",
     "Question",
     "Recorded",
     "ReplayResult",
+    "Target",
     "Trail",
     "WhatIf",
     "Why",
     "at_of",
     "baseline_engine",
+    "evaluate",
     "find_task",
     "gini",
     "load_history",
     "longest_idle",
     "parse_moment",
+    "policy_targets",
     "render_replay",
     "render_whatif",
     "render_why",
     "replay",
+    "run_policy",
     "until_moment",
     "what_if",
     "why",

@@ -41,6 +41,8 @@ def longest_idle(lease_from: Policy) -> Policy:
         load=0.0,
         idle=1.0,
         fit=0.0,
+        by_kind=False,
+        agreement_share=0.0,
         idle_horizon_hours=_HORIZON_HOURS,
     )
 

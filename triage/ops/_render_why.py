@@ -101,12 +101,37 @@ def _headline(decision: Decision) -> str:
 
 
 def _policy(policy: Policy) -> str:
-    return (
+    said = (
         f"{policy.name!r}: quality {policy.quality:g}, load {policy.load:g}, "
         f"idle {policy.idle:g}, fit {policy.fit:g}; quality prior {policy.quality_prior:g} "
         f"worth {policy.quality_prior_reviews:g} reviews; idle horizon "
         f"{policy.idle_horizon_hours:g}h"
     )
+    if policy.by_kind:
+        said += (
+            f"; quality by domain and kind, the domain record worth "
+            f"{policy.kind_prior_reviews:g} reviews of a kind"
+        )
+    if policy.agreement_share:
+        said += (
+            f"; on {', '.join(policy.review_kinds)} agreement takes "
+            f"{policy.agreement_share:.0%} of the quality weight"
+        )
+    return said
+
+
+def _weights(policy: Policy, agreement: bool) -> dict[str, float]:
+    """The weight of each part as the score adds it up (agreement splits quality's)."""
+    share = policy.agreement_share if agreement else 0.0
+    weights = {
+        "quality": policy.quality * (1 - share),
+        "load": policy.load,
+        "idle": policy.idle,
+        "fit": policy.fit,
+    }
+    if agreement:
+        weights["agreement"] = policy.quality * share
+    return weights
 
 
 def _requires(explanation: Explanation) -> str:
@@ -150,18 +175,23 @@ def _candidates(explanation: Explanation) -> list[str]:
     policy = explanation.policy
     width = max(len("expert"), *(len(c.expert) for c in explanation.top))
     shown = len(explanation.top)
+    agreement = any(c.agreement is not None for c in explanation.top)
     lines = [
         f"  {eligible} eligible" + (f"; the best {shown}:" if shown < eligible else ":"),
-        f"    {'expert':<{width}}   total  quality   load   idle    fit",
+        f"    {'expert':<{width}}   total  quality   load   idle    fit"
+        + ("  agree" if agreement else ""),
     ]
     for candidate in explanation.top:
         lines.append(
             f"    {candidate.expert:<{width}}  {candidate.total:.4f}  {candidate.quality:7.3f}"
             f"  {candidate.load:5.3f}  {candidate.idle:5.3f}  {candidate.fit:5.3f}"
+            + (f"  {candidate.agreement or 0.0:5.3f}" if agreement else "")
         )
+    weights = _weights(policy, agreement)
     lines.append(
-        f"    {'weights':<{width}}          {policy.quality:7.2f}  {policy.load:5.2f}"
-        f"  {policy.idle:5.2f}  {policy.fit:5.2f}"
+        f"    {'weights':<{width}}          {weights['quality']:7.2f}  {weights['load']:5.2f}"
+        f"  {weights['idle']:5.2f}  {weights['fit']:5.2f}"
+        + (f"  {weights['agreement']:5.2f}" if agreement else "")
     )
     tie = explanation.tie
     if tie is not None:
@@ -193,9 +223,9 @@ def _standing(explanation: Explanation) -> list[str]:
     if mine is not None and best is not None and best.expert != mine.expert:
         policy = explanation.policy
         parts = []
-        for part in ("quality", "load", "idle", "fit"):
-            weight = getattr(policy, part)
-            gap = weight * (getattr(mine, part) - getattr(best, part))
+        weights = _weights(policy, mine.agreement is not None)
+        for part, weight in weights.items():
+            gap = weight * ((getattr(mine, part) or 0.0) - (getattr(best, part) or 0.0))
             parts.append(
                 f"{part} {getattr(mine, part):.3f} vs {getattr(best, part):.3f} ({gap:+.4f})"
             )
