@@ -43,6 +43,8 @@ SHELL = {
     "triage._logging": set(),
     "triage._policy_file": set(),
     "triage._clock_guard": set(),
+    "triage._bind_guard": set(),
+    "triage._objectives_file": set(),
     "triage.embedded": {
         "triage._clock_guard",
         "triage._logged",
@@ -50,9 +52,11 @@ SHELL = {
         "triage._policy_file",
     },
     "triage.kafka": {
+        "triage._bind_guard",
         "triage._clock_guard",
         "triage._logged",
         "triage._logging",
+        "triage._objectives_file",
         "triage._policy_file",
         "triage.http",
     },
@@ -60,8 +64,10 @@ SHELL = {
     "triage.ops": {"triage._policy_file", "triage.sim"},
     "triage.http": set(),
     "triage.cli": {
+        "triage._bind_guard",
         "triage._clock_guard",
         "triage._logging",
+        "triage._objectives_file",
         "triage._policy_file",
         "triage.embedded",
         "triage.http",

@@ -19,6 +19,7 @@ from typing import Any, Final
 
 import msgspec
 from aiohttp import web
+from prometheus_client.core import CollectorRegistry
 
 from projections import report_json
 
@@ -77,8 +78,6 @@ def make_app(live: LiveLog, *, log: str, token: str | None = None) -> web.Applic
     """The API, the dashboard, the probes and the metrics over ``live``."""
     app = web.Application(middlewares=[_auth(token)] if token else [])
     app[_LIVE] = live
-    started = time.monotonic()
-    registry = registry_of(live)
 
     async def healthz(request: web.Request) -> web.Response:
         return _json(Health(status="ok", position=live.position))
@@ -88,8 +87,26 @@ def make_app(live: LiveLog, *, log: str, token: str | None = None) -> web.Applic
             return _json(Health(status="ready", position=live.position))
         return _json(Health(status="recovering", position=live.position), 503)
 
+    probes = [("/healthz", healthz), ("/readyz", readyz), ("/metrics", _scrape(registry_of(live)))]
+    _add_routes(app, [*_views(live, log), *probes])
+    return app
+
+
+def _add_routes(app: web.Application, routes: list[tuple[str, Handler]]) -> None:
+    for path, handler in routes:
+        app.router.add_get(path, handler, allow_head=False)
+
+
+def _scrape(registry: CollectorRegistry) -> Handler:
     async def metrics(request: web.Request) -> web.Response:
         return web.Response(body=exposition(registry), headers={"Content-Type": CONTENT_TYPE})
+
+    return metrics
+
+
+def _views(live: LiveLog, log: str) -> list[tuple[str, Handler]]:
+    """Every route but the probes and /metrics: the dashboard, the API, its document."""
+    started = time.monotonic()
 
     async def openapi(request: web.Request) -> web.Response:
         return _json(openapi_document())
@@ -187,11 +204,8 @@ def make_app(live: LiveLog, *, log: str, token: str | None = None) -> web.Applic
             content_type="text/html",
         )
 
-    routes = [
+    return [
         ("/", page),
-        ("/healthz", healthz),
-        ("/readyz", readyz),
-        ("/metrics", metrics),
         ("/openapi.json", openapi),
         ("/api/v1/status", status),
         ("/api/v1/report", whole_report),
@@ -205,9 +219,6 @@ def make_app(live: LiveLog, *, log: str, token: str | None = None) -> web.Applic
         ("/api/v1/workspaces/{workspace}/tasks/{task}/history", history),
         ("/api/v1/workspaces/{workspace}/experts/{expert}", expert),
     ]
-    for path, handler in routes:
-        app.router.add_get(path, handler, allow_head=False)
-    return app
 
 
 def _part(table: dict[str, Any] | None, expert: str) -> dict[str, Any] | None:
@@ -221,25 +232,44 @@ def _first(live: LiveLog) -> str | None:
     return names[0] if names else None
 
 
-def mount_worker(app: web.Application, status: Callable[[], dict[str, Any]]) -> None:
-    """Add ``/healthz``, ``/readyz`` and ``/metrics`` of a Kafka worker to an aiohttp app.
+def mount_worker(
+    app: web.Application,
+    status: Callable[[], dict[str, Any]],
+    live: LiveLog | None = None,
+    *,
+    log: str = "",
+    token: str | None = None,
+) -> None:
+    """Add a Kafka worker's routes to an aiohttp app (Faust's own server).
 
-    Ready means the worker owns at least one partition (it has recovered
-    it and is consuming); a worker of a group larger than the partitions
-    is healthy but not ready.
+    Always ``/healthz``, ``/readyz`` and ``/metrics``; with ``live`` (the
+    journal followed), also the dashboard at ``/`` and the whole API of
+    :func:`make_app`, and ``/metrics`` carries the journal's figures beside
+    the worker's own. Ready means the worker owns at least one partition
+    (it has recovered it and is consuming) and ``live``, if any, has caught
+    up with the journal and follows it; a worker of a group larger than the
+    partitions is healthy but idle. With ``token``, every route but the
+    probes requires it, Faust's own pages included: call this before the
+    app starts, while its middlewares can still change.
     """
-    registry = worker_registry(status)
+    if token:
+        app.middlewares.append(_auth(token))
 
     async def healthz(request: web.Request) -> web.Response:
         return _json({"status": "ok"})
 
     async def readyz(request: web.Request) -> web.Response:
-        owned = status().get("partitions", {})
-        return _json({"status": "ready" if owned else "idle"}, 200 if owned else 503)
+        if not status().get("partitions"):
+            state = "idle"
+        elif live is not None and not live.ready:
+            state = "recovering"
+        else:
+            state = "ready"
+        body: dict[str, Any] = {"status": state}
+        if live is not None:
+            body["position"] = live.position
+        return _json(body, 200 if state == "ready" else 503)
 
-    async def metrics(request: web.Request) -> web.Response:
-        return web.Response(body=exposition(registry), headers={"Content-Type": CONTENT_TYPE})
-
-    app.router.add_get("/healthz", healthz, allow_head=False)
-    app.router.add_get("/readyz", readyz, allow_head=False)
-    app.router.add_get("/metrics", metrics, allow_head=False)
+    probes = [("/healthz", healthz), ("/readyz", readyz)]
+    metrics = ("/metrics", _scrape(worker_registry(status, live)))
+    _add_routes(app, [*(_views(live, log) if live is not None else []), *probes, metrics])

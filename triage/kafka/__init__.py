@@ -7,6 +7,7 @@
   Faust app (:func:`make_app`, :func:`run_worker`);
 - clients: :class:`Publisher` and :func:`publish_lines` for producers,
   :func:`read_journal`, :func:`follow_journal`, :func:`dump_kafka`,
+  :func:`follow_kafka` (the journal into the web views' ``LiveLog``),
   :func:`report_kafka` and :func:`tail_assignments` for readers, :func:`create_topics`;
 - the journal's records: :class:`JournalBatch`, :func:`partition_for`,
   :func:`topic_for`, and the topics' AsyncAPI document (:func:`asyncapi_document`).
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from ._admin import create_topics
     from ._app import make_app, run_worker
     from ._asyncapi import asyncapi_document
+    from ._follow import follow_kafka
     from ._publish import Published, Publisher, publish_lines
     from ._read import (
         JournalSink,
@@ -67,6 +69,7 @@ __all__ = [
     "dump_kafka",
     "encode_batch",
     "follow_journal",
+    "follow_kafka",
     "kafka_settings",
     "make_app",
     "parse_broker",
@@ -90,6 +93,7 @@ _LAZY = {
     "make_app": "_app",
     "run_worker": "_app",
     "asyncapi_document": "_asyncapi",
+    "follow_kafka": "_follow",
     "Published": "_publish",
     "Publisher": "_publish",
     "publish_lines": "_publish",
