@@ -62,7 +62,7 @@ async def test_the_api_and_dashboard_are_routes_of_fausts_aiohttp_app(
 ) -> None:
     app = worker_app()
     app.web.init_server()  # Faust's own blueprints, its index page at "/" among them
-    assert API | PROBES <= paths(app)
+    assert paths(app) >= API | PROBES
     assert not {p for p in paths(app) if p.startswith(("/router", "/table"))}
     async with TestClient(TestServer(app.web.web_app)) as client:
         assert (await client.get("/healthz")).status == 200
@@ -82,7 +82,7 @@ async def test_the_api_and_dashboard_are_routes_of_fausts_aiohttp_app(
 
 async def test_probes_only_serves_no_journal(worker_app: Callable[..., Any]) -> None:
     app = worker_app(web_views="probes")
-    assert PROBES <= paths(app) and not API & paths(app)
+    assert paths(app) >= PROBES and not API & paths(app)
     async with TestClient(TestServer(app.web.web_app)) as client:
         assert (await (await client.get("/readyz")).json()) == {"status": "idle"}
         metrics = await (await client.get("/metrics")).text()
@@ -117,6 +117,6 @@ async def test_a_bind_widened_after_the_settings_is_refused(
     app = worker_app()
     assert app.conf.web_bind == "127.0.0.1"  # not Faust's default of every interface
     app.conf.web_bind = "0.0.0.0"  # what `faust worker --web-bind 0.0.0.0` does
-    with pytest.raises(ConfigError, match="refusing to serve on 0.0.0.0"):
+    with pytest.raises(ConfigError, match=r"refusing to serve on 0\.0\.0\.0"):
         async with TestClient(TestServer(app.web.web_app)):
             pass
