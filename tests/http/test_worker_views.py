@@ -95,6 +95,7 @@ async def test_the_token_guards_every_route_but_the_probes(
     app = worker_app(http_token="s3cret")
     async with TestClient(TestServer(app.web.web_app)) as client:
         assert (await client.get("/healthz")).status == 200
+        assert (await client.get("/health")).status == 200  # the image's health check
         assert (await client.get("/readyz")).status == 503
         for path in ("/", "/api/v1/report", "/metrics", "/status"):
             assert (await client.get(path)).status == 401, path
@@ -108,6 +109,9 @@ def test_a_public_web_host_needs_a_token(worker_app: Callable[..., Any]) -> None
         worker_app(web_host="0.0.0.0")
     assert worker_app(web_host="0.0.0.0", http_token="s3cret").conf.web_bind == "0.0.0.0"
     assert worker_app(web_host="0.0.0.0", web_port="0").conf.web_enabled is False
+    # The probes alone serve no journal: what a worker always served, token or not.
+    probes = worker_app(web_host="0.0.0.0", web_views="probes")
+    assert probes.conf.web_bind == "0.0.0.0"
 
 
 @pytest.mark.filterwarnings("ignore:Setting new value for configuration key")

@@ -55,12 +55,12 @@ def _error(status: int, message: str) -> web.Response:
     return _json(ApiError(error=message), status)
 
 
-def _auth(token: str) -> Any:
+def _auth(token: str, open_paths: frozenset[str] = _OPEN_PATHS) -> Any:
     expected = f"Bearer {token}".encode()
 
     @web.middleware
     async def check(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path in _OPEN_PATHS:
+        if request.path in open_paths:
             return await handler(request)
         given = request.headers.get("Authorization", "")
         if not given and "access_token" in request.query:
@@ -249,11 +249,12 @@ def mount_worker(
     (it has recovered it and is consuming) and ``live``, if any, has caught
     up with the journal and follows it; a worker of a group larger than the
     partitions is healthy but idle. With ``token``, every route but the
-    probes requires it, Faust's own pages included: call this before the
-    app starts, while its middlewares can still change.
+    probes (``/healthz``, ``/readyz`` and Faust's ``/health``) requires it,
+    Faust's ``/status`` included: call this before the app starts, while
+    its middlewares can still change.
     """
-    if token:
-        app.middlewares.append(_auth(token))
+    if token:  # Faust's /health is the image's liveness probe: open as the others
+        app.middlewares.append(_auth(token, _OPEN_PATHS | {"/health"}))
 
     async def healthz(request: web.Request) -> web.Response:
         return _json({"status": "ok"})

@@ -174,13 +174,14 @@ def _mount_views(app: faust.App, config: WorkerConfig, worker: Worker) -> None:
     # Registered now, before Faust adds its own index page at "/": the first wins.
     mount_worker(web_app, worker.status, live, log=source, token=config.http_token)
 
+    if live is None:
+        return  # the probes and the worker's own figures: what a worker always served
+
     async def refuse_an_open_bind(_: Any) -> None:
         # `faust worker --web-bind` can change the address after the settings were checked.
         require_token(app.conf.web_bind, config.http_token, option="--web-token")
 
     web_app.on_startup.append(refuse_an_open_bind)
-    if live is None:
-        return
 
     @app.task  # type: ignore[untyped-decorator]  # Faust's decorators are not typed
     async def follow() -> None:

@@ -352,8 +352,8 @@ WORKER: Sequence[Setting] = (
         "http_token",
         str,
         None,
-        "Bearer token required on every route of the web port but /healthz and /readyz; "
-        "needed to bind a non-loopback --web-host.",
+        "Bearer token required on every route of the web port but the probes; needed to "
+        "serve the journal's views (--web-views all) on a non-loopback --web-host.",
         flag="web_token",
     ),
     Setting(
@@ -425,14 +425,15 @@ def worker_config(values: Mapping[str, Any]) -> WorkerConfig:
     """A worker's configuration from resolved values of every setting."""
     policy, objectives = values.get("policy"), values.get("objectives")
     token = values.get("http_token") or None
-    if values["web_port"]:
+    views = values.get("web_views") or "all"
+    if values["web_port"] and views == "all":
         require_token(values["web_host"], token, option="--web-token")
     return WorkerConfig(
         settings=kafka_settings(values),
         policy=load_policy(Path(policy) if policy else None),
         web_host=values["web_host"],
         web_port=values["web_port"],
-        web_views=values.get("web_views") or "all",
+        web_views=views,
         http_token=token,
         objectives=read_objectives(Path(objectives) if objectives else None),
     )
