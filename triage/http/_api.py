@@ -12,6 +12,7 @@ screen's browser, RFC 6750 2.3).
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import time
 from collections.abc import Awaitable, Callable
@@ -97,21 +98,36 @@ def _add_routes(app: web.Application, routes: list[tuple[str, Handler]]) -> None
         app.router.add_get(path, handler, allow_head=False)
 
 
+def _off_loop(view: Callable[[web.Request], web.Response]) -> Handler:
+    """``view`` as a handler that runs on a thread of the default executor.
+
+    Building a report takes a while on a long journal (a tenth of a second
+    for a month of 285 experts), and on a worker the event loop is the one
+    that routes: a dashboard's refresh must not hold a transaction up. The
+    probes stay on the loop, so they answer while a report is built.
+    """
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await asyncio.to_thread(view, request)
+
+    return handler
+
+
 def _scrape(registry: CollectorRegistry) -> Handler:
-    async def metrics(request: web.Request) -> web.Response:
+    def metrics(request: web.Request) -> web.Response:
         return web.Response(body=exposition(registry), headers={"Content-Type": CONTENT_TYPE})
 
-    return metrics
+    return _off_loop(metrics)
 
 
 def _views(live: LiveLog, log: str) -> list[tuple[str, Handler]]:
     """Every route but the probes and /metrics: the dashboard, the API, its document."""
     started = time.monotonic()
 
-    async def openapi(request: web.Request) -> web.Response:
+    def openapi(request: web.Request) -> web.Response:
         return _json(openapi_document())
 
-    async def status(request: web.Request) -> web.Response:
+    def status(request: web.Request) -> web.Response:
         return _json(
             ServiceStatus(
                 log=log,
@@ -123,22 +139,22 @@ def _views(live: LiveLog, log: str) -> list[tuple[str, Handler]]:
             )
         )
 
-    async def workspaces(request: web.Request) -> web.Response:
+    def workspaces(request: web.Request) -> web.Response:
         return _json(Workspaces(workspaces=live.workspaces()))
 
-    async def whole_report(request: web.Request) -> web.Response:
+    def whole_report(request: web.Request) -> web.Response:
         return web.Response(
             body=report_json(live.report(), with_global=True), content_type="application/json"
         )
 
-    async def workspace_report(request: web.Request) -> web.Response:
+    def workspace_report(request: web.Request) -> web.Response:
         name = request.match_info["workspace"]
         report = live.report().workspaces.get(name)
         if report is None:
             return _error(404, f"no workspace {name!r}")
         return _json(report)
 
-    async def objectives(request: web.Request) -> web.Response:
+    def objectives(request: web.Request) -> web.Response:
         name = request.match_info["workspace"]
         evaluated = live.objectives_report()
         if evaluated is None:
@@ -148,14 +164,14 @@ def _views(live: LiveLog, log: str) -> list[tuple[str, Handler]]:
             return _error(404, f"no objectives for workspace {name!r}")
         return _json(result)
 
-    async def history(request: web.Request) -> web.Response:
+    def history(request: web.Request) -> web.Response:
         name, task = request.match_info["workspace"], request.match_info["task"]
         events = live.history(name, task)
         if events is None:
             return _error(404, f"no task {task!r} in workspace {name!r}")
         return _json(TaskHistory(workspace=name, task=task, events=events))
 
-    async def expert(request: web.Request) -> web.Response:
+    def expert(request: web.Request) -> web.Response:
         name, expert_id = request.match_info["workspace"], request.match_info["expert"]
         view = live.expert(name, expert_id)
         if view is None:
@@ -171,7 +187,7 @@ def _views(live: LiveLog, log: str) -> list[tuple[str, Handler]]:
             )
         )
 
-    async def queue(request: web.Request) -> web.Response:
+    def queue(request: web.Request) -> web.Response:
         name = request.match_info["workspace"]
         raw = request.query.get("limit", "100")
         if not raw.isdigit() or not 1 <= int(raw) <= _MAX_LIMIT:
@@ -181,7 +197,7 @@ def _views(live: LiveLog, log: str) -> list[tuple[str, Handler]]:
         tasks = live.queue(name, None)
         return _json(Queue(workspace=name, total=len(tasks), tasks=tasks[: int(raw)]))
 
-    async def dead_letters(request: web.Request) -> web.Response:
+    def dead_letters(request: web.Request) -> web.Response:
         letters = live.dead_letters()
         return _json(DeadLetters(total=len(letters), dead_letters=letters))
 
@@ -190,13 +206,13 @@ def _views(live: LiveLog, log: str) -> list[tuple[str, Handler]]:
             lambda report, series: dashboard_data(name, report, series, live.objectives_report())
         )
 
-    async def dashboard_json(request: web.Request) -> web.Response:
+    def dashboard_json(request: web.Request) -> web.Response:
         name = request.match_info.get("workspace") or _first(live)
         if name is None or name not in live.workspaces():
             return _error(404, f"no workspace {name!r}")
         return _json(data_of(name))
 
-    async def page(request: web.Request) -> web.Response:
+    def page(request: web.Request) -> web.Response:
         name = request.query.get("workspace") or _first(live)
         data = data_of(name) if name is not None and name in live.workspaces() else None
         return web.Response(
@@ -204,7 +220,7 @@ def _views(live: LiveLog, log: str) -> list[tuple[str, Handler]]:
             content_type="text/html",
         )
 
-    return [
+    routes = [
         ("/", page),
         ("/openapi.json", openapi),
         ("/api/v1/status", status),
@@ -219,6 +235,7 @@ def _views(live: LiveLog, log: str) -> list[tuple[str, Handler]]:
         ("/api/v1/workspaces/{workspace}/tasks/{task}/history", history),
         ("/api/v1/workspaces/{workspace}/experts/{expert}", expert),
     ]
+    return [(path, _off_loop(view)) for path, view in routes]
 
 
 def _part(table: dict[str, Any] | None, expert: str) -> dict[str, Any] | None:

@@ -425,7 +425,7 @@ def worker_config(values: Mapping[str, Any]) -> WorkerConfig:
     """A worker's configuration from resolved values of every setting."""
     policy, objectives = values.get("policy"), values.get("objectives")
     token = values.get("http_token") or None
-    views = values.get("web_views") or "all"
+    views: WebViews = "probes" if values.get("web_views") == "probes" else "all"
     if values["web_port"] and views == "all":
         require_token(values["web_host"], token, option="--web-token")
     return WorkerConfig(
