@@ -65,7 +65,8 @@ async def test_the_api_and_dashboard_are_routes_of_fausts_aiohttp_app(
     assert paths(app) >= API | PROBES
     assert not {p for p in paths(app) if p.startswith(("/router", "/table"))}
     async with TestClient(TestServer(app.web.web_app)) as client:
-        assert (await client.get("/healthz")).status == 200
+        alive = await client.get("/healthz")
+        assert alive.status == 200 and (await alive.json()) == {"status": "ok", "position": 0}
         ready = await client.get("/readyz")
         assert ready.status == 503  # owns no partition: not started
         assert (await ready.json()) == {"status": "idle", "position": 0}
@@ -85,6 +86,7 @@ async def test_probes_only_serves_no_journal(worker_app: Callable[..., Any]) -> 
     assert paths(app) >= PROBES and not API & paths(app)
     async with TestClient(TestServer(app.web.web_app)) as client:
         assert (await (await client.get("/readyz")).json()) == {"status": "idle"}
+        assert (await (await client.get("/healthz")).json()) == {"status": "ok"}
         metrics = await (await client.get("/metrics")).text()
         assert "triage_worker_partitions" in metrics and "triage_journal_position" not in metrics
 

@@ -273,8 +273,12 @@ def mount_worker(
     if token:  # Faust's /health is the image's liveness probe: open as the others
         app.middlewares.append(_auth(token, _OPEN_PATHS | {"/health"}))
 
+    def probe(state: str) -> object:
+        # With the views, the bodies are those of `serve` (the OpenAPI's Health).
+        return {"status": state} if live is None else Health(status=state, position=live.position)
+
     async def healthz(request: web.Request) -> web.Response:
-        return _json({"status": "ok"})
+        return _json(probe("ok"))
 
     async def readyz(request: web.Request) -> web.Response:
         if not status().get("partitions"):
@@ -283,10 +287,7 @@ def mount_worker(
             state = "recovering"
         else:
             state = "ready"
-        body: dict[str, Any] = {"status": state}
-        if live is not None:
-            body["position"] = live.position
-        return _json(body, 200 if state == "ready" else 503)
+        return _json(probe(state), 200 if state == "ready" else 503)
 
     probes = [("/healthz", healthz), ("/readyz", readyz)]
     metrics = ("/metrics", _scrape(worker_registry(status, live)))
