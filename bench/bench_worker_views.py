@@ -141,6 +141,10 @@ def main() -> None:
                 "events_per_s": {views: round(m) for views, m in medians.items()},
                 "rounds": {views: [round(r) for r in values] for views, values in rates.items()},
                 "all_vs_probes": round(medians["all"] / medians["probes"], 3),
+                # Each round's pair ran back to back, so its ratio shares the machine's state.
+                "all_vs_probes_by_round": [
+                    round(a / p, 3) for a, p in zip(rates["all"], rates["probes"], strict=True)
+                ],
                 "rate_per_s": args.rate,
                 "latency_ms": latencies,
             },
