@@ -138,7 +138,9 @@ def processed(port: int) -> int:
     return sum(p["processed"] for p in status(port).get("partitions", {}).values())
 
 
-def start_worker(settings: KafkaSettings, port: int, log: Path) -> subprocess.Popen[bytes]:
+def start_worker(
+    settings: KafkaSettings, port: int, log: Path, web_views: str = "all"
+) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [
             TRIAGE,
@@ -157,14 +159,18 @@ def start_worker(settings: KafkaSettings, port: int, log: Path) -> subprocess.Po
             "0",
             "--web-port",
             str(port),
+            "--web-views",
+            web_views,
         ],
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
     )
 
 
-def throughput(settings: KafkaSettings, count: int, port: int, log: Path) -> float:
-    worker = start_worker(settings, port, log)
+def throughput(
+    settings: KafkaSettings, count: int, port: int, log: Path, web_views: str = "all"
+) -> float:
+    worker = start_worker(settings, port, log, web_views)
     try:
         first = last = 0.0
         done = 0
@@ -288,6 +294,12 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=1000.0)
     parser.add_argument("--seconds", type=float, default=30.0)
     parser.add_argument("--version", default=kafka_broker.DEFAULT_VERSION)
+    parser.add_argument(
+        "--web-views",
+        choices=("all", "probes"),
+        default="all",
+        help="what the worker's web port serves (all: it also follows the journal)",
+    )
     args = parser.parse_args()
     events = stream(args.events)
     paced_events = stream(int(args.rate * args.seconds) + 285 * 3)
@@ -334,7 +346,7 @@ def main() -> None:
                 )
             )
             say(f"round {number + 1}: passthrough {plains[-1]:.0f}/s")
-            routeds.append(throughput(settings, len(events), port, log))
+            routeds.append(throughput(settings, len(events), port, log, args.web_views))
             say(f"round {number + 1}: worker {routeds[-1]:.0f}/s")
         plain, routed = statistics.median(plains), statistics.median(routeds)
 
@@ -349,7 +361,7 @@ def main() -> None:
             )
 
         asyncio.run(prepare_latency())
-        worker = start_worker(lat_settings, port, log)
+        worker = start_worker(lat_settings, port, log, args.web_views)
         try:
             while not status(port).get("partitions"):
                 time.sleep(0.2)
@@ -369,6 +381,7 @@ def main() -> None:
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
         "machine": f"{platform.machine()}, Python {platform.python_version()}",
         "kafka": args.version,
+        "web_views": args.web_views,
         "events": len(events),
         "rounds": args.rounds,
         "worker_events_per_s": round(routed),

@@ -18,15 +18,20 @@ with the journal and gives a status by one stated rule, with a margin
 
 "This week" is the seven UTC days ending with the day of the workspace
 clock (the latest ``at``), "the previous week" the seven before; flows
-(hours, completions, AHT, quality, waits) are measured over the week, the
-state (pools, examples collected) at the clock. Hours per month is the
-week's hours times 30.44 / 7, the monthly pace. Nothing reads the wall
-clock.
+(hours, completions, AHT, quality, waits) are measured over the week,
+pools at the clock. Hours per month is the week's hours times 30.44 / 7,
+the monthly pace. Low-quality examples are a collection with a deadline:
+the count collected in the period (``low_quality_examples_period``: the
+UTC calendar month, the ISO week, or two dates) up to the clock, divided
+by the share of the period gone, is the pace's projection to the period's
+end, judged as a minimum; so it is *at risk* when the collection is behind
+the pace needed to reach the target by the end, and after the end it is
+the count itself. Nothing reads the wall clock.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Final, Literal
 
 import msgspec
@@ -37,6 +42,8 @@ from ._series import Series, Window
 
 if TYPE_CHECKING:
     from projections import Report, WorkspaceReport
+
+    from ._model import LowQuality
 
 __all__ = [
     "OBJECTIVE_STATUS_CODES",
@@ -52,6 +59,8 @@ __all__ = [
 Status = Literal["met", "at_risk", "missed", "no_data"]
 Bound = Literal["min", "max", "range"]
 Trend = Literal["better", "worse", "steady"]
+#: A collection period: the calendar month or ISO week (UTC) of the moment, or two dates.
+Period = Literal["month", "week"] | tuple[date, date]
 
 #: The value of ``triage_objective_status``: 0 met, 1 at risk, 2 missed (no sample: no data).
 OBJECTIVE_STATUS_CODES: Final[dict[str, int]] = {"met": 0, "at_risk": 1, "missed": 2}
@@ -70,11 +79,15 @@ class WorkspaceTargets(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown
     wait_p90_max_seconds: float | None = None
     experts_per_pool_min: dict[str, int] = {}
     low_quality_examples_min: int | None = None
+    low_quality_examples_period: Period = "month"
     at_risk_margin: float = 0.1
 
     def __post_init__(self) -> None:
         if self.hours_per_month is not None and self.hours_per_month[0] > self.hours_per_month[1]:
             raise ValueError("`hours_per_month` must be [low, high] with low <= high")
+        period = self.low_quality_examples_period
+        if isinstance(period, tuple) and period[0] > period[1]:
+            raise ValueError("`low_quality_examples_period` must be [first, last] in order")
         if not 0 <= self.at_risk_margin < 1:
             raise ValueError("`at_risk_margin` must be from 0 to below 1")
         for pool in self.experts_per_pool_min:
@@ -213,19 +226,7 @@ def _workspace(
     if targets.experts_per_pool_min and ws is not None:
         results.extend(_pools(judge, targets.experts_per_pool_min, ws))
     if targets.low_quality_examples_min is not None:
-        examples = ws.quality.low_quality if ws is not None else []
-        if now is not None:
-            examples = [example for example in examples if example.at.date() < now.end]
-        before = None
-        if now is not None:
-            before = float(sum(1 for example in examples if example.at.date() < now.start))
-        results.append(
-            judge.min(
-                "low_quality_examples",
-                targets.low_quality_examples_min,
-                (float(len(examples)) if ws is not None else None, before),
-            )
-        )
+        results.append(_collection(judge, targets, ws, now))
     counts = {status: sum(r.status == status for r in results) for status in _STATUSES}
     return WorkspaceObjectives(
         workspace=name,
@@ -240,6 +241,8 @@ def _workspace(
 
 
 _STATUSES: Final = ("met", "at_risk", "missed", "no_data")
+#: The precision of ``at``: "up to the clock" includes the clock's own moment.
+_INSTANT: Final = timedelta(microseconds=1)
 
 
 def _get(window: Window | None, field: str) -> float | None:
@@ -253,6 +256,60 @@ def _pace(window: Window | None) -> float | None:
     if window is None or window.submissions == 0:
         return None
     return round(window.hours * _DAYS_PER_MONTH / window.days, 1)
+
+
+def _collection(
+    judge: _Judge, targets: WorkspaceTargets, ws: WorkspaceReport | None, now: Window | None
+) -> ObjectiveResult:
+    """Low-quality examples: the pace of the period's collection, projected to its end."""
+    target = targets.low_quality_examples_min
+    period = targets.low_quality_examples_period
+    assert target is not None
+    if ws is None or ws.clock is None or now is None:
+        return judge.min("low_quality_examples", target, (None, None))
+    # Up to the clock, or to the end of a past week being reported.
+    upto = min(ws.clock + _INSTANT, datetime.combine(now.end, time(), UTC))
+    examples = ws.quality.low_quality
+    actual, note = _projection(examples, period, upto, target)
+    previous, _ = _projection(examples, period, upto - _WEEK, target)
+    return judge.min("low_quality_examples", target, (actual, previous), note=note)
+
+
+def _projection(
+    examples: list[LowQuality], period: Period, upto: datetime, target: float
+) -> tuple[float | None, str]:
+    """The count collected in ``period`` before ``upto``, over the share of the period gone.
+
+    ``None`` (no data) before the period, and while not one example is due
+    yet and none has come: a period's first instant is not behind its pace.
+    """
+    moment = upto - _INSTANT
+    if isinstance(period, tuple):
+        start = datetime.combine(period[0], time(), UTC)
+        end = datetime.combine(period[1] + timedelta(days=1), time(), UTC)
+        name = f"{period[0].isoformat()} to {period[1].isoformat()}"
+    elif period == "week":
+        monday = moment.date() - timedelta(days=moment.weekday())
+        start = datetime.combine(monday, time(), UTC)
+        end = start + _WEEK
+        year, week, _ = monday.isocalendar()
+        name = f"{year}-W{week:02d}"
+    else:
+        start = datetime.combine(moment.date().replace(day=1), time(), UTC)
+        following = (start + timedelta(days=32)).replace(day=1)
+        end = following
+        name = f"{start:%Y-%m}"
+    reach = min(upto, end)
+    if reach <= start:
+        return None, f"collected from {name}"
+    count = sum(1 for example in examples if start <= example.at < reach)
+    share = (reach - start) / (end - start)
+    if count == 0 and target * share < 1:
+        return None, f"collected from {name}"
+    projected = round(count / share, 1)
+    if share >= 1:
+        return projected, f"collected in {name}: {count:,}"
+    return projected, f"pace of {name} to its end: {count:,} in the first {share:.0%}"
 
 
 def _pools(judge: _Judge, minima: dict[str, int], ws: WorkspaceReport) -> list[ObjectiveResult]:
@@ -285,7 +342,9 @@ class _Judge:
     def __init__(self, margin: float) -> None:
         self.margin = margin
 
-    def min(self, name: str, target: float, figures: _Figures, **labels: str) -> ObjectiveResult:
+    def min(
+        self, name: str, target: float, figures: _Figures, *, note: str = "", **labels: str
+    ) -> ObjectiveResult:
         actual, previous = figures
         floor = target * (1 - self.margin)
         if actual is None:
@@ -302,7 +361,8 @@ class _Judge:
             previous=previous,
             trend=_trend(actual, previous, up_is_better=True),
             status=status,
-            rule=f"met if >= {_fmt(target)}; at risk if >= {_fmt(floor)}; missed below",
+            rule=(f"{note}; " if note else "")
+            + f"met if >= {_fmt(target)}; at risk if >= {_fmt(floor)}; missed below",
         )
 
     def max(

@@ -43,6 +43,8 @@ SHELL = {
     "triage._logging": set(),
     "triage._policy_file": set(),
     "triage._clock_guard": set(),
+    "triage._bind_guard": set(),
+    "triage._objectives_file": set(),
     "triage._dead_letters": set(),
     "triage.embedded": {
         "triage._clock_guard",
@@ -52,10 +54,12 @@ SHELL = {
         "triage._policy_file",
     },
     "triage.kafka": {
+        "triage._bind_guard",
         "triage._clock_guard",
         "triage._dead_letters",
         "triage._logged",
         "triage._logging",
+        "triage._objectives_file",
         "triage._policy_file",
         "triage.http",
     },
@@ -63,9 +67,11 @@ SHELL = {
     "triage.ops": {"triage._policy_file", "triage.sim"},
     "triage.http": set(),
     "triage.cli": {
+        "triage._bind_guard",
         "triage._clock_guard",
         "triage._dead_letters",
         "triage._logging",
+        "triage._objectives_file",
         "triage._policy_file",
         "triage.embedded",
         "triage.http",

@@ -50,6 +50,9 @@ def test_every_worker_setting_comes_from_the_environment(
         "TRIAGE_MAX_AHEAD_SECONDS": "3600",
         "TRIAGE_WEB_HOST": "0.0.0.0",
         "TRIAGE_WEB_PORT": "7000",
+        "TRIAGE_WEB_VIEWS": "probes",
+        "TRIAGE_HTTP_TOKEN": "s3cret",  # required to bind beyond the loopback
+        "TRIAGE_OBJECTIVES": str(ROOT / "examples" / "objectives.toml"),
         "TRIAGE_POLICY": str(policy),
     }
     for name, value in values.items():
@@ -73,6 +76,8 @@ def test_every_worker_setting_comes_from_the_environment(
     assert (settings.group_instance_id, settings.session_timeout_ms) == ("router-7", 6000)
     assert settings.max_ahead_seconds == 3600
     assert (web_host, web_port) == ("0.0.0.0", 7000)
+    assert (config.web_views, config.http_token) == ("probes", "s3cret")
+    assert config.objectives is not None and "llm-finetune" in config.objectives.workspaces
     assert policy_read.name == "careful"
 
 
@@ -87,6 +92,7 @@ def test_defaults_are_those_of_triage_worker(environment: pytest.MonkeyPatch) ->
     assert settings.max_ahead_seconds == 86_400
     assert policy.name == "learned"
     assert (web_host, web_port) == ("127.0.0.1", 6066)
+    assert (config.web_views, config.http_token, config.objectives) == ("all", None, None)
 
 
 def test_instance_id_none_means_dynamic_membership(environment: pytest.MonkeyPatch) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tomllib
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +134,8 @@ def test_last_day_evaluates_a_past_week() -> None:
         {"at_risk_margin": 1.5},
         {"experts_per_pool_min": {"stem": 3}},
         {"pass_rate": 0.9},  # not a key: pass_rate_min
+        {"low_quality_examples_period": "quarter"},
+        {"low_quality_examples_period": ["2026-12-01", "2026-11-01"]},
     ],
 )
 def test_a_wrong_objectives_file_is_a_config_error(targets: dict[str, Any]) -> None:
@@ -146,6 +148,76 @@ def test_the_example_matches_the_case_study() -> None:
     targets = objectives.workspaces["llm-finetune"]
     assert targets.hours_per_month == (10000, 13000)
     assert targets.low_quality_examples_min == 1200
+    assert targets.low_quality_examples_period == "month"
     assert set(targets.aht_max_seconds) == {
         "write", "edit", "rate", "review", "fact_check", "audit", "red_team",
     }  # fmt: skip
+
+
+def failing_daily(days: int, until: datetime) -> Journal:
+    """One failed review a day from Monday 2 November, then a tick at ``until``."""
+    w = Journal()
+    w.expert("ana", hours=40)
+    for day in range(days):
+        w.task(f"t{day}", kind="write")
+        w.later(minutes=30).submit(f"t{day}", "ana", seconds=600)
+        w.review(f"t{day}", "ana", "rev", 0.4)  # failed: a low-quality example
+        w.later(days=1, minutes=-30)
+    w.at = until
+    w.tick()
+    return w
+
+
+@pytest.mark.parametrize(
+    ("target", "status"),
+    [(20, "met"), (28, "met"), (30, "at_risk"), (31, "at_risk"), (40, "missed")],
+)
+def test_low_quality_examples_are_judged_by_the_pace_of_the_month(target: int, status: str) -> None:
+    # 14 examples by the middle of November: on pace for 28 by its end.
+    w = failing_daily(14, datetime(2026, 11, 16, tzinfo=UTC))
+    result = one(evaluate(w, {"low_quality_examples_min": target}), "low_quality_examples")
+    assert (result.actual, result.status) == (28.0, status)  # at risk down to target * 0.9
+    assert result.rule.startswith("pace of 2026-11 to its end: 14 in the first 50%; met if >= ")
+    # A week earlier, 7 examples in the first 8 days: a slower pace, so the trend is better.
+    assert (result.previous, result.trend) == (26.2, "better")
+
+
+def test_a_count_behind_the_target_but_on_pace_is_not_missed() -> None:
+    # Judged against the fixed count, 14 of 28 would be missed; half the month is left.
+    w = failing_daily(14, datetime(2026, 11, 16, tzinfo=UTC))
+    assert (
+        one(evaluate(w, {"low_quality_examples_min": 28}), "low_quality_examples").status == "met"
+    )
+
+
+def test_after_its_period_the_collection_is_the_count_itself() -> None:
+    w = failing_daily(14, datetime(2026, 12, 3, tzinfo=UTC))
+    targets = {
+        "low_quality_examples_min": 15,
+        "low_quality_examples_period": ["2026-11-02", "2026-11-15"],
+    }
+    result = one(evaluate(w, targets), "low_quality_examples")
+    assert (result.actual, result.status) == (14.0, "at_risk")
+    assert result.rule.startswith("collected in 2026-11-02 to 2026-11-15: 14; ")
+    december = one(evaluate(w, {"low_quality_examples_min": 15}), "low_quality_examples")
+    assert december.status == "no_data"  # a new month, nothing due yet and nothing in it
+    assert (december.actual, december.previous) == (None, 16.8)  # November, 25 days in
+
+
+def test_the_iso_week_as_the_period_and_a_past_week() -> None:
+    w = failing_daily(14, datetime(2026, 11, 16, tzinfo=UTC))
+    targets = {"low_quality_examples_min": 7, "low_quality_examples_period": "week"}
+    assert one(evaluate(w, targets), "low_quality_examples").status == "no_data"  # Monday 00:00
+    past = one(evaluate(w, targets, last_day=date(2026, 11, 11)), "low_quality_examples")
+    # Monday to Wednesday of W46: 3 examples in 3 of 7 days, on pace for 7.
+    assert (past.actual, past.status) == (7.0, "met")
+    assert past.rule.startswith("pace of 2026-W46 to its end: 3 in the first 43%")
+
+
+def test_the_period_may_be_written_as_toml_dates() -> None:
+    document = tomllib.loads(
+        "[workspaces.w]\nlow_quality_examples_min = 5\n"
+        "low_quality_examples_period = [2026-11-01, 2026-11-30]\n"
+    )
+    targets = load_objectives(document).workspaces["w"]
+    assert targets.low_quality_examples_period == (date(2026, 11, 1), date(2026, 11, 30))

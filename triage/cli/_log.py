@@ -283,7 +283,7 @@ def _visibility_report(
     options: dict[str, Any],
 ) -> None:
     """``report --objectives`` and ``report --html``: the projections with their series."""
-    from ._serve import read_objectives
+    from .._objectives_file import read_objectives
     from ._visibility import fold_log, objectives_json, objectives_text, write_html
 
     if options["broker"]:

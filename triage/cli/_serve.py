@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-import ipaddress
 import threading
-import tomllib
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
 import structlog
 
-from events import ConfigError, LogError
-from projections import Objectives, load_objectives
+from events import LogError
 
+from .._bind_guard import require_token
+from .._objectives_file import read_objectives
 from ..embedded import Journal
 from ..kafka import CONNECTION
 from ._options import client_settings, log_option, settings_options
 
 if TYPE_CHECKING:
     from ..http import LiveLog
-    from ..kafka import KafkaSettings
 
 #: With --broker, serve follows the journal on Kafka instead of the embedded log.
 _optional_broker = settings_options(
@@ -32,21 +29,10 @@ _optional_broker = settings_options(
         "Without it, the embedded log (--log) is followed."
     },
 )
-_RETRY_SECONDS = 5.0
 
-__all__ = ["follow", "read_objectives", "serve"]
+__all__ = ["follow", "serve"]
 
 _log = structlog.get_logger("triage.serve")
-
-
-def read_objectives(path: Path | None) -> Objectives | None:
-    """The objectives file at ``path`` (TOML), or ``None``."""
-    if path is None:
-        return None
-    try:
-        return load_objectives(tomllib.loads(path.read_text(encoding="utf-8")))
-    except (OSError, tomllib.TOMLDecodeError) as exc:
-        raise ConfigError(f"cannot read the objectives {path}: {exc}") from None
 
 
 def follow(path: Path, live: LiveLog, stop: threading.Event, poll: float) -> None:
@@ -94,67 +80,6 @@ def follow(path: Path, live: LiveLog, stop: threading.Event, poll: float) -> Non
             stop.wait(poll)
 
 
-class _KafkaSink:
-    """Feeds a :class:`LiveLog` from the Kafka journal; positions count the entries."""
-
-    def __init__(self, live: LiveLog) -> None:
-        self.live = live
-
-    def entry(self, raw: bytes, outputs: list[bytes]) -> None:
-        self.live.apply(self.live.position + 1, raw, outputs)
-
-    def dead_letter(
-        self,
-        source: str,
-        location: str,
-        error: str,
-        *,
-        letter: str = "",
-        received: datetime | None = None,
-    ) -> None:
-        from ..http import DeadLetterView
-
-        self.live.dead_letter(
-            DeadLetterView(
-                source=source, location=location, error=error, id=letter, received=received
-            )
-        )
-
-    def retried(self, letter: str, event: str, at: datetime) -> None:
-        self.live.retried(letter, event, at)
-
-    def caught_up(self) -> None:
-        _log.info("serve.ready", position=self.live.position)
-        self.live.mark_ready()
-
-
-def follow_kafka(settings: KafkaSettings, live: LiveLog, stop: threading.Event) -> None:
-    """Follow the journal on Kafka into ``live`` until ``stop``; a lost broker is retried.
-
-    A retry starts the fold again from nothing and reads the journal from
-    its start, so nothing is counted twice; /readyz says 503 until it has
-    caught up again.
-    """
-    from ..kafka import follow_journal
-
-    while not stop.is_set():
-        try:
-            follow_journal(settings, _KafkaSink(live), stop)
-        except Exception as exc:  # the follower must outlive a lost broker: retry
-            _log.warning("serve.read_failed", broker=settings.bootstrap, error=str(exc))
-            live.reset()
-            stop.wait(_RETRY_SECONDS)
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 @click.command()
 @log_option()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
@@ -200,15 +125,14 @@ def serve(
 
     from ..http import LiveLog, make_app
 
-    if not _loopback(host) and not token:
-        raise ConfigError(
-            f"refusing to serve on {host} without a token: set --token or TRIAGE_HTTP_TOKEN"
-        )
+    require_token(host, token, option="--token")
     live = LiveLog(read_objectives(objectives_path))
     stop = threading.Event()
     if options["broker"]:
         settings = client_settings(options, lenient=True)
         source = f"kafka://{settings.bootstrap} ({settings.topics.journal})"
+        from ..kafka import follow_kafka
+
         follower = threading.Thread(
             target=follow_kafka, args=(settings, live, stop), name="follow", daemon=True
         )

@@ -4,8 +4,9 @@
   a follower and read by the handlers;
 - :func:`make_app`: the aiohttp application over a :class:`LiveLog`
   (``triage serve``);
-- :func:`mount_worker`: ``/healthz``, ``/readyz`` and ``/metrics`` of a
-  Kafka worker, added to Faust's own aiohttp server;
+- :func:`mount_worker`: a Kafka worker's probes and ``/metrics``, and
+  over a :class:`LiveLog` the same API and dashboard as :func:`make_app`,
+  added to Faust's own aiohttp server;
 - :func:`dashboard_data`, :func:`render_page`: the dashboard, live or as
   one self-contained HTML file (``triage report --html``);
 - :func:`openapi_document`: the OpenAPI 3.1 document (docs/openapi.json).

@@ -12,6 +12,7 @@ screen's browser, RFC 6750 2.3).
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import time
 from collections.abc import Awaitable, Callable
@@ -19,6 +20,7 @@ from typing import Any, Final
 
 import msgspec
 from aiohttp import web
+from prometheus_client.core import CollectorRegistry
 
 from projections import report_json
 
@@ -54,12 +56,12 @@ def _error(status: int, message: str) -> web.Response:
     return _json(ApiError(error=message), status)
 
 
-def _auth(token: str) -> Any:
+def _auth(token: str, open_paths: frozenset[str] = _OPEN_PATHS) -> Any:
     expected = f"Bearer {token}".encode()
 
     @web.middleware
     async def check(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path in _OPEN_PATHS:
+        if request.path in open_paths:
             return await handler(request)
         given = request.headers.get("Authorization", "")
         if not given and "access_token" in request.query:
@@ -77,8 +79,6 @@ def make_app(live: LiveLog, *, log: str, token: str | None = None) -> web.Applic
     """The API, the dashboard, the probes and the metrics over ``live``."""
     app = web.Application(middlewares=[_auth(token)] if token else [])
     app[_LIVE] = live
-    started = time.monotonic()
-    registry = registry_of(live)
 
     async def healthz(request: web.Request) -> web.Response:
         return _json(Health(status="ok", position=live.position))
@@ -88,13 +88,46 @@ def make_app(live: LiveLog, *, log: str, token: str | None = None) -> web.Applic
             return _json(Health(status="ready", position=live.position))
         return _json(Health(status="recovering", position=live.position), 503)
 
-    async def metrics(request: web.Request) -> web.Response:
+    probes = [("/healthz", healthz), ("/readyz", readyz), ("/metrics", _scrape(registry_of(live)))]
+    _add_routes(app, [*_views(live, log), *probes])
+    return app
+
+
+def _add_routes(app: web.Application, routes: list[tuple[str, Handler]]) -> None:
+    for path, handler in routes:
+        app.router.add_get(path, handler, allow_head=False)
+
+
+def _off_loop(view: Callable[[web.Request], web.Response]) -> Handler:
+    """``view`` as a handler that runs on a thread of the default executor.
+
+    Building a report takes a while on a long journal (a tenth of a second
+    for a month of 285 experts), and on a worker the event loop is the one
+    that routes: a dashboard's refresh must not hold a transaction up. The
+    probes stay on the loop, so they answer while a report is built.
+    """
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return await asyncio.to_thread(view, request)
+
+    return handler
+
+
+def _scrape(registry: CollectorRegistry) -> Handler:
+    def metrics(request: web.Request) -> web.Response:
         return web.Response(body=exposition(registry), headers={"Content-Type": CONTENT_TYPE})
 
-    async def openapi(request: web.Request) -> web.Response:
+    return _off_loop(metrics)
+
+
+def _views(live: LiveLog, log: str) -> list[tuple[str, Handler]]:
+    """Every route but the probes and /metrics: the dashboard, the API, its document."""
+    started = time.monotonic()
+
+    def openapi(request: web.Request) -> web.Response:
         return _json(openapi_document())
 
-    async def status(request: web.Request) -> web.Response:
+    def status(request: web.Request) -> web.Response:
         return _json(
             ServiceStatus(
                 log=log,
@@ -106,22 +139,22 @@ def make_app(live: LiveLog, *, log: str, token: str | None = None) -> web.Applic
             )
         )
 
-    async def workspaces(request: web.Request) -> web.Response:
+    def workspaces(request: web.Request) -> web.Response:
         return _json(Workspaces(workspaces=live.workspaces()))
 
-    async def whole_report(request: web.Request) -> web.Response:
+    def whole_report(request: web.Request) -> web.Response:
         return web.Response(
             body=report_json(live.report(), with_global=True), content_type="application/json"
         )
 
-    async def workspace_report(request: web.Request) -> web.Response:
+    def workspace_report(request: web.Request) -> web.Response:
         name = request.match_info["workspace"]
         report = live.report().workspaces.get(name)
         if report is None:
             return _error(404, f"no workspace {name!r}")
         return _json(report)
 
-    async def objectives(request: web.Request) -> web.Response:
+    def objectives(request: web.Request) -> web.Response:
         name = request.match_info["workspace"]
         evaluated = live.objectives_report()
         if evaluated is None:
@@ -131,14 +164,14 @@ def make_app(live: LiveLog, *, log: str, token: str | None = None) -> web.Applic
             return _error(404, f"no objectives for workspace {name!r}")
         return _json(result)
 
-    async def history(request: web.Request) -> web.Response:
+    def history(request: web.Request) -> web.Response:
         name, task = request.match_info["workspace"], request.match_info["task"]
         events = live.history(name, task)
         if events is None:
             return _error(404, f"no task {task!r} in workspace {name!r}")
         return _json(TaskHistory(workspace=name, task=task, events=events))
 
-    async def expert(request: web.Request) -> web.Response:
+    def expert(request: web.Request) -> web.Response:
         name, expert_id = request.match_info["workspace"], request.match_info["expert"]
         view = live.expert(name, expert_id)
         if view is None:
@@ -154,7 +187,7 @@ def make_app(live: LiveLog, *, log: str, token: str | None = None) -> web.Applic
             )
         )
 
-    async def queue(request: web.Request) -> web.Response:
+    def queue(request: web.Request) -> web.Response:
         name = request.match_info["workspace"]
         raw = request.query.get("limit", "100")
         if not raw.isdigit() or not 1 <= int(raw) <= _MAX_LIMIT:
@@ -164,7 +197,7 @@ def make_app(live: LiveLog, *, log: str, token: str | None = None) -> web.Applic
         tasks = live.queue(name, None)
         return _json(Queue(workspace=name, total=len(tasks), tasks=tasks[: int(raw)]))
 
-    async def dead_letters(request: web.Request) -> web.Response:
+    def dead_letters(request: web.Request) -> web.Response:
         letters = live.dead_letters()
         retried = sum(1 for letter in letters if letter.status == "retried")
         return _json(DeadLetters(total=len(letters), dead_letters=letters, retried=retried))
@@ -174,13 +207,13 @@ def make_app(live: LiveLog, *, log: str, token: str | None = None) -> web.Applic
             lambda report, series: dashboard_data(name, report, series, live.objectives_report())
         )
 
-    async def dashboard_json(request: web.Request) -> web.Response:
+    def dashboard_json(request: web.Request) -> web.Response:
         name = request.match_info.get("workspace") or _first(live)
         if name is None or name not in live.workspaces():
             return _error(404, f"no workspace {name!r}")
         return _json(data_of(name))
 
-    async def page(request: web.Request) -> web.Response:
+    def page(request: web.Request) -> web.Response:
         name = request.query.get("workspace") or _first(live)
         data = data_of(name) if name is not None and name in live.workspaces() else None
         return web.Response(
@@ -190,9 +223,6 @@ def make_app(live: LiveLog, *, log: str, token: str | None = None) -> web.Applic
 
     routes = [
         ("/", page),
-        ("/healthz", healthz),
-        ("/readyz", readyz),
-        ("/metrics", metrics),
         ("/openapi.json", openapi),
         ("/api/v1/status", status),
         ("/api/v1/report", whole_report),
@@ -206,9 +236,7 @@ def make_app(live: LiveLog, *, log: str, token: str | None = None) -> web.Applic
         ("/api/v1/workspaces/{workspace}/tasks/{task}/history", history),
         ("/api/v1/workspaces/{workspace}/experts/{expert}", expert),
     ]
-    for path, handler in routes:
-        app.router.add_get(path, handler, allow_head=False)
-    return app
+    return [(path, _off_loop(view)) for path, view in routes]
 
 
 def _part(table: dict[str, Any] | None, expert: str) -> dict[str, Any] | None:
@@ -222,25 +250,46 @@ def _first(live: LiveLog) -> str | None:
     return names[0] if names else None
 
 
-def mount_worker(app: web.Application, status: Callable[[], dict[str, Any]]) -> None:
-    """Add ``/healthz``, ``/readyz`` and ``/metrics`` of a Kafka worker to an aiohttp app.
+def mount_worker(
+    app: web.Application,
+    status: Callable[[], dict[str, Any]],
+    live: LiveLog | None = None,
+    *,
+    log: str = "",
+    token: str | None = None,
+) -> None:
+    """Add a Kafka worker's routes to an aiohttp app (Faust's own server).
 
-    Ready means the worker owns at least one partition (it has recovered
-    it and is consuming); a worker of a group larger than the partitions
-    is healthy but not ready.
+    Always ``/healthz``, ``/readyz`` and ``/metrics``; with ``live`` (the
+    journal followed), also the dashboard at ``/`` and the whole API of
+    :func:`make_app`, and ``/metrics`` carries the journal's figures beside
+    the worker's own. Ready means the worker owns at least one partition
+    (it has recovered it and is consuming) and ``live``, if any, has caught
+    up with the journal and follows it; a worker of a group larger than the
+    partitions is healthy but idle. With ``token``, every route but the
+    probes (``/healthz``, ``/readyz`` and Faust's ``/health``) requires it,
+    Faust's ``/status`` included: call this before the app starts, while
+    its middlewares can still change.
     """
-    registry = worker_registry(status)
+    if token:  # Faust's /health is the image's liveness probe: open as the others
+        app.middlewares.append(_auth(token, _OPEN_PATHS | {"/health"}))
+
+    def probe(state: str) -> object:
+        # With the views, the bodies are those of `serve` (the OpenAPI's Health).
+        return {"status": state} if live is None else Health(status=state, position=live.position)
 
     async def healthz(request: web.Request) -> web.Response:
-        return _json({"status": "ok"})
+        return _json(probe("ok"))
 
     async def readyz(request: web.Request) -> web.Response:
-        owned = status().get("partitions", {})
-        return _json({"status": "ready" if owned else "idle"}, 200 if owned else 503)
+        if not status().get("partitions"):
+            state = "idle"
+        elif live is not None and not live.ready:
+            state = "recovering"
+        else:
+            state = "ready"
+        return _json(probe(state), 200 if state == "ready" else 503)
 
-    async def metrics(request: web.Request) -> web.Response:
-        return web.Response(body=exposition(registry), headers={"Content-Type": CONTENT_TYPE})
-
-    app.router.add_get("/healthz", healthz, allow_head=False)
-    app.router.add_get("/readyz", readyz, allow_head=False)
-    app.router.add_get("/metrics", metrics, allow_head=False)
+    probes = [("/healthz", healthz), ("/readyz", readyz)]
+    metrics = ("/metrics", _scrape(worker_registry(status, live)))
+    _add_routes(app, [*(_views(live, log) if live is not None else []), *probes, metrics])

@@ -42,10 +42,18 @@ def registry_of(live: LiveLog) -> CollectorRegistry:
     return registry
 
 
-def worker_registry(status: Callable[[], dict[str, Any]]) -> CollectorRegistry:
-    """A registry over a Kafka worker's ``status()``: partitions and what each has done."""
+def worker_registry(
+    status: Callable[[], dict[str, Any]], live: LiveLog | None = None
+) -> CollectorRegistry:
+    """A registry over a Kafka worker's ``status()``: partitions and what each has done.
+
+    With ``live``, the registry also holds the journal's figures, the same
+    families as :func:`registry_of` (the whole platform, from every worker).
+    """
     registry = CollectorRegistry(auto_describe=False)
     registry.register(_WorkerCollector(status))
+    if live is not None:
+        registry.register(_LogCollector(live))
     return registry
 
 

@@ -7,6 +7,7 @@
   Faust app (:func:`make_app`, :func:`run_worker`);
 - clients: :class:`Publisher` and :func:`publish_lines` for producers,
   :func:`read_journal`, :func:`follow_journal`, :func:`dump_kafka`,
+  :func:`follow_kafka` (the journal into the web views' ``LiveLog``),
   :func:`report_kafka` and :func:`tail_assignments` for readers, :func:`create_topics`;
 - dead letters: :func:`read_dead_letters`, :func:`read_dead_letter` and
   :func:`retry_on_kafka` (the retries marked on a compacted topic);
@@ -38,6 +39,7 @@ if TYPE_CHECKING:
     from ._admin import create_topics
     from ._app import make_app, run_worker
     from ._asyncapi import asyncapi_document
+    from ._follow import follow_kafka
     from ._letters import read_dead_letter, read_dead_letters, retry_on_kafka
     from ._publish import Published, Publisher, publish_lines
     from ._read import (
@@ -70,6 +72,7 @@ __all__ = [
     "dump_kafka",
     "encode_batch",
     "follow_journal",
+    "follow_kafka",
     "kafka_settings",
     "make_app",
     "parse_broker",
@@ -96,6 +99,7 @@ _LAZY = {
     "make_app": "_app",
     "run_worker": "_app",
     "asyncapi_document": "_asyncapi",
+    "follow_kafka": "_follow",
     "read_dead_letter": "_letters",
     "read_dead_letters": "_letters",
     "retry_on_kafka": "_letters",

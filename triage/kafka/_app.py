@@ -15,6 +15,10 @@ static membership gives it its partitions back at once (docs/kafka.md,
 "Failover"). A broker that cannot be reached at start-up is retried with a
 growing pause, never a reason to exit.
 
+Its web port (``--web-port``) serves what ``triage serve`` serves: the
+dashboard at ``/``, the API and ``/metrics``, over a follower of the whole
+journal topic, beside the worker's probes and metrics (docs/http.md).
+
 Run it with ``triage worker`` or, the usual Faust way, with
 ``faust -A triage.faust_app worker`` (settings from ``TRIAGE_*``).
 """
@@ -25,6 +29,7 @@ import asyncio
 import os
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import Any, Final
 
@@ -36,7 +41,9 @@ from faust.app.base import BootStrategy
 
 from events import LogError
 
-from ..http import mount_worker
+from .._bind_guard import require_token
+from ..http import LiveLog, mount_worker
+from ._follow import follow_kafka
 from ._settings import KafkaSettings, WorkerConfig
 from ._worker import Worker
 
@@ -100,7 +107,13 @@ def _credentials(settings: KafkaSettings) -> Any:
 
 
 def make_app(config: WorkerConfig) -> faust.App:
-    """A Faust app whose one task is the worker, with /health and /status views."""
+    """A Faust app whose one task is the worker, with its web views on ``config.web_port``.
+
+    With ``web_views="all"`` the port serves what ``triage serve`` does
+    (the dashboard, the API, the journal's metrics), from a follower of the
+    whole journal topic; always /healthz, /readyz, the worker's metrics and
+    Faust's /health and /status.
+    """
     settings, web_port = config.settings, config.web_port
     # Faust wants a data directory (for tables, which Triage does not use);
     # keep it out of the working directory.
@@ -113,9 +126,14 @@ def make_app(config: WorkerConfig) -> faust.App:
         broker_credentials=_credentials(settings),
         autodiscover=False,
         web_enabled=web_port > 0,
+        # Faust binds every interface unless told; the port is ours to bind.
+        web_bind=config.web_host,
         web_host=config.web_host,
         web_port=web_port or 6066,
         web_in_thread=False,
+        # Faust's table and router views serve nothing here (Triage has no tables).
+        web_router_enabled=False,
+        web_tables_enabled=False,
         topic_partitions=1,
         topic_replication_factor=settings.replication,
         datadir=datadir,
@@ -141,10 +159,42 @@ def make_app(config: WorkerConfig) -> faust.App:
     async def status(web: Any, request: Any) -> Any:
         return web.json(worker.status())
 
-    if web_port > 0:  # /healthz, /readyz, /metrics on Faust's own aiohttp server
-        # The base `Web` type does not declare it; Faust's aiohttp driver has it.
-        mount_worker(app.web.web_app, worker.status)  # type: ignore[attr-defined]
+    if web_port > 0:
+        _mount_views(app, config, worker)
     return app
+
+
+def _mount_views(app: faust.App, config: WorkerConfig, worker: Worker) -> None:
+    """The web views on Faust's own aiohttp server, and the follower that feeds them."""
+    # The base `Web` type does not declare it; Faust's aiohttp driver has it.
+    web_app = app.web.web_app  # type: ignore[attr-defined]
+    live = LiveLog(config.objectives) if config.web_views == "all" else None
+    settings = config.settings
+    source = f"kafka://{settings.bootstrap} ({settings.topics.journal})"
+    # Registered now, before Faust adds its own index page at "/": the first wins.
+    mount_worker(web_app, worker.status, live, log=source, token=config.http_token)
+
+    if live is None:
+        return  # the probes and the worker's own figures: what a worker always served
+
+    async def refuse_an_open_bind(_: Any) -> None:
+        # `faust worker --web-bind` can change the address after the settings were checked.
+        require_token(app.conf.web_bind, config.http_token, option="--web-token")
+
+    web_app.on_startup.append(refuse_an_open_bind)
+
+    @app.task  # type: ignore[untyped-decorator]  # Faust's decorators are not typed
+    async def follow() -> None:
+        # A thread of its own: folding the journal must not stall the routing loop.
+        stop = threading.Event()
+        thread = threading.Thread(
+            target=follow_kafka, args=(settings, live, stop), name="triage-follow", daemon=True
+        )
+        thread.start()
+        try:
+            await asyncio.get_running_loop().create_future()  # until Faust cancels the task
+        finally:
+            stop.set()
 
 
 def run_worker(config: WorkerConfig) -> None:

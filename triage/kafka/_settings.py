@@ -20,8 +20,11 @@ import msgspec
 from msgspec import Meta
 
 from events import ConfigError
+from projections import Objectives
 from router import Policy
 
+from .._bind_guard import require_token
+from .._objectives_file import read_objectives
 from .._policy_file import load_policy
 
 __all__ = [
@@ -335,21 +338,58 @@ WORKER: Sequence[Setting] = (
         "Inputs stamped further ahead of the wall clock are dead letters (0: no guard).",
         0,
     ),
-    Setting("web_host", str, "127.0.0.1", "Address of the worker's web views (health, status)."),
+    Setting(
+        "web_host",
+        str,
+        "127.0.0.1",
+        "Address the web port binds (beyond the loopback only with a token).",
+    ),
     Setting("web_port", int, 6066, "Port of the web views (0: none).", 0, 65535),
+    Setting(
+        "web_views",
+        str,
+        "all",
+        "What the web port serves: all (the API, the dashboard and /metrics of the whole "
+        "journal, as `triage serve`) or probes (/healthz, /readyz, the worker's own /metrics).",
+        choices=("all", "probes"),
+    ),
+    Setting(
+        "http_token",
+        str,
+        None,
+        "Bearer token required on every route of the web port but the probes; needed to "
+        "serve the journal's views (--web-views all) on a non-loopback --web-host.",
+        flag="web_token",
+    ),
+    Setting(
+        "objectives",
+        "path",
+        None,
+        "Objectives file (TOML, docs/objectives.md) that the web views evaluate.",
+    ),
     Setting("policy", "path", None, "Routing policy, a TOML or JSON file (see docs/routing.md)."),
 )
 
-_WORKER_OWN = ("web_host", "web_port", "policy")
+_WORKER_OWN = ("web_host", "web_port", "web_views", "http_token", "objectives", "policy")
+WebViews = Literal["all", "probes"]
 
 
 class WorkerConfig(msgspec.Struct, frozen=True, kw_only=True):
-    """What a worker runs with: the Kafka settings, the policy and its web address."""
+    """What a worker runs with: the Kafka settings, the policy and its web port.
+
+    ``web_views`` says what the port serves (``all``: the API, the
+    dashboard and the metrics of the journal besides the probes);
+    ``http_token`` is the bearer token its routes require, ``objectives``
+    what the views evaluate.
+    """
 
     settings: KafkaSettings
     policy: Policy
     web_host: str = "127.0.0.1"
     web_port: int = 6066
+    web_views: WebViews = "all"
+    http_token: str | None = None
+    objectives: Objectives | None = None
 
 
 def kafka_settings(values: Mapping[str, Any]) -> KafkaSettings:
@@ -388,12 +428,19 @@ def kafka_settings(values: Mapping[str, Any]) -> KafkaSettings:
 
 def worker_config(values: Mapping[str, Any]) -> WorkerConfig:
     """A worker's configuration from resolved values of every setting."""
-    policy = values.get("policy")
+    policy, objectives = values.get("policy"), values.get("objectives")
+    token = values.get("http_token") or None
+    views: WebViews = "probes" if values.get("web_views") == "probes" else "all"
+    if values["web_port"] and views == "all":
+        require_token(values["web_host"], token, option="--web-token")
     return WorkerConfig(
         settings=kafka_settings(values),
         policy=load_policy(Path(policy) if policy else None),
         web_host=values["web_host"],
         web_port=values["web_port"],
+        web_views=views,
+        http_token=token,
+        objectives=read_objectives(Path(objectives) if objectives else None),
     )
 
 
