@@ -28,15 +28,12 @@ async def create_missing_topics(settings: KafkaSettings) -> list[str]:
     await start_or_close(admin)
     try:
         existing = set(await admin.list_topics())
-        keep = {"retention.ms": "-1", "min.insync.replicas": str(settings.min_insync)}
         wanted = [
             NewTopic(
                 name,
                 settings.partitions,
                 settings.replication,
-                topic_configs=keep
-                if name == settings.topics.journal
-                else {"min.insync.replicas": str(settings.min_insync)},
+                topic_configs=_configs(settings, name),
             )
             for name in settings.topics.all
             if name not in existing
@@ -50,6 +47,18 @@ async def create_missing_topics(settings: KafkaSettings) -> list[str]:
         return sorted(lines, key=lambda line: line.split()[-1])
     finally:
         await admin.close()
+
+
+def _configs(settings: KafkaSettings, name: str) -> dict[str, str]:
+    """A topic's configuration: the journal kept forever, the snapshots compacted."""
+    configs = {"min.insync.replicas": str(settings.min_insync)}
+    if name == settings.topics.journal:
+        configs["retention.ms"] = "-1"
+    elif name == settings.topics.snapshots:
+        # Two slots per partition: compaction keeps each slot's newest snapshot.
+        # Smaller segments than the default 1 GiB, so that old ones are dropped.
+        configs |= {"cleanup.policy": "compact", "segment.bytes": str(64 * 1024 * 1024)}
+    return configs
 
 
 async def _wait_for_topics(admin: AIOKafkaAdminClient, names: Iterable[str]) -> None:

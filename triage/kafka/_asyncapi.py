@@ -22,6 +22,7 @@ import msgspec
 from events import AnyEvent, InputEvent, OutputEvent, type_name
 
 from ._records import _TOPIC_OF_TYPE
+from ._snapshots import SnapshotManifest
 
 __all__ = ["asyncapi_document"]
 
@@ -66,9 +67,9 @@ def _channel(address: str, description: str, messages: list[str]) -> dict[str, A
 
 @cache
 def asyncapi_document() -> dict[str, Any]:
-    """The AsyncAPI 3.0 document: the six topics, every event, the journal record."""
+    """The AsyncAPI 3.0 document: the seven topics, every event, the journal record."""
     events = list(get_args(AnyEvent))
-    (_, schemas) = msgspec.json.schema_components(events, ref_template=_REF)
+    (_, schemas) = msgspec.json.schema_components([*events, SnapshotManifest], ref_template=_REF)
     inputs = {
         topic: [
             _message_name(e) for e in get_args(InputEvent) if _TOPIC_OF_TYPE[type_name(e)] == topic
@@ -120,6 +121,32 @@ def asyncapi_document() -> dict[str, Any]:
         },
         "payload": {"description": "The record's value as it was read, not necessarily JSON"},
     }
+    messages["snapshot-chunk"] = {
+        "name": "snapshot.chunk",
+        "title": "Snapshot chunk",
+        "summary": "Up to 512 KiB of a snapshot's body, in order; its manifest follows.",
+        "contentType": "application/octet-stream",
+        "bindings": {
+            "kafka": {
+                "key": {"type": "string", "description": "`{slot}/{index}`, slot 0 or 1"},
+                "bindingVersion": "0.5.0",
+            }
+        },
+        "payload": {"description": "A slice of the snapshot's JSON body (docs/kafka.md)"},
+    }
+    messages["snapshot-manifest"] = {
+        "name": "snapshot.manifest",
+        "title": "Snapshot manifest",
+        "summary": "Where a partition's snapshot is, what it covers, and its digest.",
+        "contentType": "application/json",
+        "bindings": {
+            "kafka": {
+                "key": {"type": "string", "description": "`{slot}`, 0 or 1"},
+                "bindingVersion": "0.5.0",
+            }
+        },
+        "payload": {"$ref": _REF.format(name="SnapshotManifest")},
+    }
     schemas["JournalBatch"] = {
         "type": "object",
         "description": "Plain JSON, readable without a framework (docs/kafka.md)",
@@ -161,6 +188,12 @@ def asyncapi_document() -> dict[str, Any]:
             "The engine's ordered log: committed batches, written in the batch's transaction.",
             ["journal-batch"],
         ),
+        "snapshots": _channel(
+            "snapshots",
+            "Snapshots of each partition's fold (compacted): chunks, then a manifest, "
+            "written in a transaction of their own after the journal record they cover.",
+            ["snapshot-chunk", "snapshot-manifest"],
+        ),
     }
 
     def operation(action: str, channel: str, text: str) -> dict[str, Any]:
@@ -199,6 +232,7 @@ def asyncapi_document() -> dict[str, Any]:
             "sendAssignments": operation("send", "assignments", "The workers' decisions."),
             "sendDeadLetters": operation("send", "deadletter", "Refused input records."),
             "sendJournal": operation("send", "journal", "The journal's batches."),
+            "sendSnapshots": operation("send", "snapshots", "Snapshots of the journal's fold."),
         },
         "components": {
             "parameters": {"prefix": _PREFIX},

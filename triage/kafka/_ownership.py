@@ -28,9 +28,10 @@ import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 
-from router import Engine
+from router import Engine, Policy
 
 from ._batch import PartitionState
+from ._recovery import load_snapshot
 from ._settings import KafkaSettings
 
 #: Polls in a row that neither return records nor move the position, after which a
@@ -68,6 +69,7 @@ class Ownership:
     """The partitions a worker owns: take them, give them back, recover them from the journal."""
 
     settings: KafkaSettings
+    policy: Policy
     owned: dict[int, PartitionState]
     parked: dict[int, PartitionState]
     _lock: asyncio.Lock
@@ -242,6 +244,8 @@ class Ownership:
     async def _fold_journal(self, state: PartitionState) -> None:
         reader = self._journal_reader
         assert reader is not None
+        if state.journal_next == 0:  # nothing folded yet: start from a snapshot if one is usable
+            await self._restore(state, reader)
         tp = TopicPartition(self.settings.topics.journal, state.number)
         reader.assign([tp])
         reader.seek(tp, state.journal_next)
@@ -263,7 +267,19 @@ class Ownership:
             batches=folded,
             events=len(state.seen),
             offsets=state.offsets,
+            snapshot=state.restored_from,
         )
+
+    async def _restore(self, state: PartitionState, reader: AIOKafkaConsumer) -> None:
+        """Start the state from the newest usable snapshot of its partition, if any."""
+        found = await load_snapshot(reader, self.settings, state.number, self.policy)
+        if found is None:
+            return
+        restored, slot = found
+        state.engine, state.seen, state.offsets = restored.engine, restored.seen, restored.offsets
+        state.journal_next = restored.journal + 1
+        state.restored_from = state.snapshot_at = restored.journal
+        state.snapshot_slot, state.since_snapshot = 1 - slot, 0
 
     async def _seek(self, state: PartitionState) -> None:
         """Move the inputs to where the journal says this partition stopped."""
