@@ -96,6 +96,8 @@ class Ownership:
             # transaction marker); at the default 500 ms each, taking the 8
             # partitions of a restart cost 4 s.
             fetch_max_wait_ms=10,
+            # A snapshot is hundreds of 512 KiB chunks: a few fetches, not one per chunk.
+            max_partition_fetch_bytes=16 * 1024 * 1024,
             **settings.client_options(),
         )
         await self._journal_reader.start()
