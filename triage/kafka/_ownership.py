@@ -6,7 +6,10 @@ it fences the former owner's, so a stalled former owner can never write
 again. It then folds the partition's journal (read_committed) to rebuild the
 engine, the set of event ids seen and the input positions, and seeks the
 inputs to where the journal stopped. A revoked partition keeps its state,
-parked, in case it comes back. A partition that cannot be taken now (a
+parked, in case it comes back. A fresh state starts from the partition's
+newest usable snapshot (``_recovery``) and folds only the journal after it;
+snapshots are kept every ``snapshot_every`` inputs (:meth:`Ownership._snapshot`).
+A partition that cannot be taken now (a
 broker down, a coordinator moving) is retried every second. A commit that
 was fenced loses its partition; one that failed folds the journal again.
 
@@ -26,12 +29,12 @@ from typing import TYPE_CHECKING, Literal
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, ProducerFenced
 
 from router import Engine, Policy
 
 from ._batch import PartitionState
-from ._recovery import load_snapshot
+from ._recovery import load_snapshot, snapshot_bounds, write_snapshot
 from ._settings import KafkaSettings
 
 #: Polls in a row that neither return records nor move the position, after which a
@@ -189,13 +192,14 @@ class Ownership:
         started = await asyncio.gather(
             *(self._producer(state.number) for state in states), return_exceptions=True
         )
+        bounds = await self._snapshot_bounds([s.number for s in states if s.journal_next == 0])
         for state, producer in zip(states, started, strict=True):
             number = state.number
             try:
                 if isinstance(producer, BaseException):
                     raise producer
                 state.producer = producer
-                await self._catch_up(state)
+                await self._catch_up(state, bounds.get(number))
                 await self._seek(state)
             except (KafkaError, OSError, TimeoutError) as exc:
                 _log.warning("partition.unready", partition=number, error=str(exc))
@@ -238,16 +242,31 @@ class Ownership:
                 await state.producer.stop()
             state.producer = None
 
-    async def _catch_up(self, state: PartitionState) -> None:
-        """Fold the journal records of the partition that this state has not seen."""
-        async with self._reading:
-            await self._fold_journal(state)
+    async def _catch_up(self, state: PartitionState, bounds: tuple[int, int] | None = None) -> None:
+        """Fold the journal records of the partition that this state has not seen.
 
-    async def _fold_journal(self, state: PartitionState) -> None:
+        A state that has folded nothing starts from the partition's newest
+        usable snapshot; ``bounds`` are its snapshots partition's offsets, if known.
+        """
+        async with self._reading:
+            await self._fold_journal(state, bounds)
+
+    async def _snapshot_bounds(self, numbers: list[int]) -> dict[int, tuple[int, int]]:
+        """The snapshots partitions' offsets, for all at once; {} if they cannot be read now."""
+        assert self._journal_reader is not None
+        try:
+            async with self._reading:
+                return await snapshot_bounds(self._journal_reader, self.settings, numbers)
+        except (KafkaError, OSError, TimeoutError, KeyError):  # each partition asks on its own
+            return {}
+
+    async def _fold_journal(
+        self, state: PartitionState, bounds: tuple[int, int] | None = None
+    ) -> None:
         reader = self._journal_reader
         assert reader is not None
         if state.journal_next == 0:  # nothing folded yet: start from a snapshot if one is usable
-            await self._restore(state, reader)
+            await self._restore(state, reader, bounds)
         tp = TopicPartition(self.settings.topics.journal, state.number)
         reader.assign([tp])
         reader.seek(tp, state.journal_next)
@@ -272,9 +291,11 @@ class Ownership:
             snapshot=state.restored_from,
         )
 
-    async def _restore(self, state: PartitionState, reader: AIOKafkaConsumer) -> None:
+    async def _restore(
+        self, state: PartitionState, reader: AIOKafkaConsumer, bounds: tuple[int, int] | None
+    ) -> None:
         """Start the state from the newest usable snapshot of its partition, if any."""
-        found = await load_snapshot(reader, self.settings, state.number, self.policy)
+        found = await load_snapshot(reader, self.settings, state.number, self.policy, bounds)
         if found is None:
             return
         restored, slot = found
@@ -282,6 +303,28 @@ class Ownership:
         state.journal_next = restored.journal + 1
         state.restored_from = state.snapshot_at = restored.journal
         state.snapshot_slot, state.since_snapshot = 1 - slot, 0
+
+    def _snapshot_due(self, state: PartitionState) -> bool:
+        every = self.settings.snapshot_every
+        return bool(every) and state.since_snapshot >= every and state.journal_next > 0
+
+    async def _snapshot(self, state: PartitionState) -> Outcome:
+        """Keep a snapshot of the partition's fold; a failure costs nothing but a warning.
+
+        It runs as the partition's commit would, so that no batch moves the
+        state meanwhile; the partition's records wait on the broker for it.
+        Its first step (the encoding) holds the event loop; the writing does not.
+        """
+        state.since_snapshot = 0  # also after a failure: the next try is N inputs later
+        assert state.producer is not None
+        try:
+            await write_snapshot(state.producer, self.settings, state)
+        except ProducerFenced:
+            _log.warning("partition.fenced", partition=state.number)
+            return "fenced"
+        except KafkaError as exc:
+            _log.warning("snapshot.failed", partition=state.number, error=str(exc))
+        return "ok"
 
     async def _seek(self, state: PartitionState) -> None:
         """Move the inputs to where the journal says this partition stopped."""

@@ -59,7 +59,6 @@ from ._batch import (
 from ._merge import FIRST, Pending, merge
 from ._ownership import Outcome, Ownership, _Rebalance
 from ._records import partition_for
-from ._recovery import write_snapshot
 from ._settings import KafkaSettings
 from ._transaction import write_transaction
 
@@ -179,28 +178,6 @@ class Worker(Ownership):
             state.group_offsets != state.offsets
             and time.monotonic() - state.group_offsets_at >= GROUP_OFFSETS_EVERY
         )
-
-    def _snapshot_due(self, state: PartitionState) -> bool:
-        every = self.settings.snapshot_every
-        return bool(every) and state.since_snapshot >= every and state.journal_next > 0
-
-    async def _snapshot(self, state: PartitionState) -> Outcome:
-        """Keep a snapshot of the partition's fold; a failure costs nothing but a warning.
-
-        It runs as the partition's commit would, so that no batch moves the
-        state meanwhile; the partition's records wait on the broker for it.
-        Its first step (the encoding) holds the event loop; the writing does not.
-        """
-        state.since_snapshot = 0  # also after a failure: the next try is N inputs later
-        assert state.producer is not None
-        try:
-            await write_snapshot(state.producer, self.settings, state)
-        except ProducerFenced:
-            _log.warning("partition.fenced", partition=state.number)
-            return "fenced"
-        except KafkaError as exc:
-            _log.warning("snapshot.failed", partition=state.number, error=str(exc))
-        return "ok"
 
     def _start_commit(
         self, state: PartitionState, pending: Sequence[Pending], ticks: Sequence[InputEvent]
