@@ -192,14 +192,14 @@ class Ownership:
         started = await asyncio.gather(
             *(self._producer(state.number) for state in states), return_exceptions=True
         )
-        bounds = await self._snapshot_bounds([s.number for s in states if s.journal_next == 0])
+        bounds, ends = await self._known_offsets([s.number for s in states])
         for state, producer in zip(states, started, strict=True):
             number = state.number
             try:
                 if isinstance(producer, BaseException):
                     raise producer
                 state.producer = producer
-                await self._catch_up(state, bounds.get(number))
+                await self._catch_up(state, bounds.get(number), ends.get(number))
                 await self._seek(state)
             except (KafkaError, OSError, TimeoutError) as exc:
                 _log.warning("partition.unready", partition=number, error=str(exc))
@@ -242,31 +242,55 @@ class Ownership:
                 await state.producer.stop()
             state.producer = None
 
-    async def _catch_up(self, state: PartitionState, bounds: tuple[int, int] | None = None) -> None:
+    async def _catch_up(
+        self,
+        state: PartitionState,
+        bounds: tuple[int, int] | None = None,
+        journal_end: int | None = None,
+    ) -> None:
         """Fold the journal records of the partition that this state has not seen.
 
         A state that has folded nothing starts from the partition's newest
-        usable snapshot; ``bounds`` are its snapshots partition's offsets, if known.
+        usable snapshot. ``bounds`` (its snapshots partition's offsets) and
+        ``journal_end`` are passed when already known (see ``_known_offsets``).
         """
         async with self._reading:
-            await self._fold_journal(state, bounds)
+            await self._fold_journal(state, bounds, journal_end)
 
-    async def _snapshot_bounds(self, numbers: list[int]) -> dict[int, tuple[int, int]]:
-        """The snapshots partitions' offsets, for all at once; {} if they cannot be read now."""
-        assert self._journal_reader is not None
+    async def _known_offsets(
+        self, numbers: list[int]
+    ) -> tuple[dict[int, tuple[int, int]], dict[int, int]]:
+        """Snapshots partitions' bounds and journal ends of partitions being taken, all at once.
+
+        Asked once for every partition instead of three round trips apiece;
+        asked after the partitions' producers have started, so no former
+        owner can write to the journal any more. ({}, {}) if they cannot be
+        read now: then each partition asks on its own.
+        """
+        reader = self._journal_reader
+        assert reader is not None
+        journal = [TopicPartition(self.settings.topics.journal, number) for number in numbers]
         try:
             async with self._reading:
-                return await snapshot_bounds(self._journal_reader, self.settings, numbers)
-        except (KafkaError, OSError, TimeoutError, KeyError):  # each partition asks on its own
-            return {}
+                bounds = await snapshot_bounds(reader, self.settings, numbers)
+                ends = await reader.end_offsets(journal) if journal else {}
+        except (KafkaError, OSError, TimeoutError, KeyError):
+            return {}, {}
+        return bounds, {tp.partition: end for tp, end in ends.items()}
 
     async def _fold_journal(
-        self, state: PartitionState, bounds: tuple[int, int] | None = None
+        self,
+        state: PartitionState,
+        bounds: tuple[int, int] | None = None,
+        journal_end: int | None = None,
     ) -> None:
         reader = self._journal_reader
         assert reader is not None
         if state.journal_next == 0:  # nothing folded yet: start from a snapshot if one is usable
             await self._restore(state, reader, bounds)
+        if journal_end is not None and state.journal_next >= journal_end:
+            self._recovered(state, 0)  # nothing to fold: an empty partition, or all in the snapshot
+            return
         tp = TopicPartition(self.settings.topics.journal, state.number)
         reader.assign([tp])
         reader.seek(tp, state.journal_next)
@@ -282,6 +306,10 @@ class Ownership:
                 state.fold(record.value, record.offset)
                 folded += 1
         state.journal_next = max(state.journal_next, await reader.position(tp))
+        self._recovered(state, folded)
+
+    @staticmethod
+    def _recovered(state: PartitionState, folded: int) -> None:
         _log.info(
             "partition.recovered",
             partition=state.number,

@@ -15,6 +15,7 @@ made again under the same name does not inherit a stranger's state.
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from typing import Any, Final
 
 import structlog
@@ -56,11 +57,15 @@ async def write_snapshot(
     """Write a snapshot of the state's fold (chunks, then manifest) in one transaction.
 
     The state must have folded exactly the journal up to ``journal_next - 1``
-    (no commit of the partition in flight). Returns the journal offset it
-    covers; raises the client's errors, and then nothing is written.
+    and must not move until this returns (it runs as the partition's commit).
+    Returns the journal offset it covers; raises the client's errors, and
+    then nothing is written.
     """
     journal = state.journal_next - 1
-    body = encode_snapshot(state, journal)  # before the first await: the state cannot move
+    # In a thread: nothing moves this partition's state while its snapshot is its
+    # commit in flight, and the event loop keeps the other partitions going
+    # meanwhile (but for the stretches the encoder holds the interpreter lock).
+    body = await asyncio.to_thread(encode_snapshot, state, journal)
     chunks = snapshot_chunks(body)
     slot, topic, number = state.snapshot_slot, settings.topics.snapshots, state.number
     manifest: bytes | None = None
@@ -71,8 +76,9 @@ async def write_snapshot(
         ]
         first = (await sent[0]).offset
         await asyncio.gather(*sent)
-        manifest = manifest_for(
-            state, slot=slot, journal=journal, body=body, first=first, chunks=len(chunks)
+        manifest = await asyncio.to_thread(  # the digest of the body releases the lock
+            partial(manifest_for, state, slot=slot, journal=journal, body=body, first=first),
+            chunks=len(chunks),
         )
         await (await producer.send(topic, key=str(slot).encode(), value=manifest, partition=number))
     state.snapshot_slot, state.snapshot_at = 1 - slot, journal
