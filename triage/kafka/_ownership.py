@@ -359,12 +359,15 @@ class Ownership:
         assert self._consumer is not None
         state.buffers.clear()
         state.blocked_since = None
+        unread = []
         for topic in self.settings.topics.inputs:
             tp = TopicPartition(topic, state.number)
             if topic in state.offsets:
                 self._consumer.seek(tp, state.offsets[topic])
             else:
-                await self._consumer.seek_to_beginning(tp)
+                unread.append(tp)
+        if unread:  # one request for all of them: each call waits for its answer
+            await self._consumer.seek_to_beginning(*unread)
 
     async def _reset(self, state: PartitionState) -> None:
         """After a failed transaction: forget the uncommitted work, fold the journal again."""
