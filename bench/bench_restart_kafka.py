@@ -10,8 +10,10 @@ about a million inputs) routed by the engine, each batch of 2,000 inputs
 framed by the worker's own record function (``journal_records``) and written
 to the workspace's partition, as a worker would have written it; routing it
 through a real worker first would take many minutes on a small machine, for
-the same bytes. Then it times, from process start to owning every partition
-(`/status`), with nothing pending:
+the same bytes (the records are kept in the temporary directory,
+``triage-bench-history-E-D.msgpack``, for the next run of that size). Then
+it times, from process start to owning every partition (`/status`), with
+nothing pending:
 
 - a worker with ``--snapshot-every 0`` and no snapshot: a fold of the whole
   journal, which is what every start cost before snapshots;
@@ -19,8 +21,9 @@ the same bytes. Then it times, from process start to owning every partition
   which it keeps a snapshot at once (its write time is reported);
 - three restarts, each restoring that snapshot and folding what follows it.
 
-Workers are killed (SIGKILL) between runs, as after a crash. Figures are wall time of the
-real command, process start-up included.
+Workers are killed (SIGKILL) between runs, as after a crash. Figures are
+wall time of the real command, process start-up included, and the worker's
+CPU time up to the same moment.
 """
 
 from __future__ import annotations

@@ -14,7 +14,9 @@ a producer whose transactional id belongs to the partition, not the worker:
 a new owner's producer fences the old one, so a stalled former owner can
 never write again. The journal is the system of record: a worker that gets a
 partition folds its journal (read_committed) to rebuild the engine, the set
-of event ids seen and the input positions, and carries on from there.
+of event ids seen and the input positions, and carries on from there; a
+snapshot of that fold, kept every ``snapshot_every`` inputs, lets it fold
+only the journal after the snapshot (``_snapshots``, ``_recovery``).
 
 This module holds the worker's lifecycle and its routing loop: consume,
 decode, merge, route and commit. Taking and giving back partitions, their
