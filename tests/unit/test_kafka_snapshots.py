@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import router._snapshot
 from events import InputEvent, encode
-from router import Engine, Policy, SnapshotError
+from router import Engine, Policy, SnapshotError, snapshot
 from tests.streams import simulated
 from triage.kafka import _snapshots
 from triage.kafka._batch import PartitionState, route_batch
@@ -63,7 +64,13 @@ def test_a_restored_partition_routes_as_the_folded_one(cut_at: float) -> None:
     # The continuation, with every input before the cut sent again: all duplicates.
     continuation = EVENTS[:cut] + EVENTS[cut:]
     assert route(restored, continuation) == route(folded, continuation)
-    assert encode_snapshot(restored, 9) == encode_snapshot(folded, 9)
+    assert list(restored.seen) == list(folded.seen)
+    assert engine_state(restored) == engine_state(folded)
+
+
+def engine_state(state: PartitionState) -> object:
+    """The engine's state, comparable: its sets compare as sets whatever their order."""
+    return msgspec.json.decode(snapshot(state.engine), type=router._snapshot._Snapshot)
 
 
 def test_a_big_snapshot_is_cut_into_chunks_and_put_together(
