@@ -10,7 +10,7 @@ with nothing pending: each restores the newest snapshot and folds what
 follows it. For comparison it times a restart with `--snapshot-every 0`
 after deleting the snapshots: a fold of the whole history, as before
 snapshots. Figures are wall time of the real command, process start-up
-included.
+included. The same on Kafka, for `triage worker`: bench_restart_kafka.py.
 """
 
 from __future__ import annotations

@@ -28,19 +28,11 @@ async def create_missing_topics(settings: KafkaSettings) -> list[str]:
     await start_or_close(admin)
     try:
         existing = set(await admin.list_topics())
-        insync = {"min.insync.replicas": str(settings.min_insync)}
-        configs = {
-            settings.topics.journal: {"retention.ms": "-1", **insync},
-            # One record per dead letter, its latest carrying every retry: compaction
-            # keeps exactly that, forever.
-            settings.topics.retried: {"cleanup.policy": "compact", "retention.ms": "-1", **insync},
-        }
         wanted = [
             NewTopic(
                 name,
                 settings.partitions,
                 settings.replication,
-                topic_configs=configs.get(name, insync),
             )
             for name in settings.topics.all
             if name not in existing
@@ -54,6 +46,22 @@ async def create_missing_topics(settings: KafkaSettings) -> list[str]:
         return sorted(lines, key=lambda line: line.split()[-1])
     finally:
         await admin.close()
+
+
+def _configs(settings: KafkaSettings, name: str) -> dict[str, str]:
+    """A topic's configuration: the journal kept forever, the marks and snapshots compacted."""
+    configs = {"min.insync.replicas": str(settings.min_insync)}
+    if name == settings.topics.journal:
+        configs["retention.ms"] = "-1"
+    elif name == settings.topics.retried:
+        # One record per dead letter, its latest carrying every retry: compaction
+        # keeps exactly that, forever.
+        configs |= {"cleanup.policy": "compact", "retention.ms": "-1"}
+    elif name == settings.topics.snapshots:
+        # Two slots per partition: compaction keeps each slot's newest snapshot.
+        # Smaller segments than the default 1 GiB, so that old ones are dropped.
+        configs |= {"cleanup.policy": "compact", "segment.bytes": str(64 * 1024 * 1024)}
+    return configs
 
 
 async def _wait_for_topics(admin: AIOKafkaAdminClient, names: Iterable[str]) -> None:

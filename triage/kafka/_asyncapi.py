@@ -22,6 +22,7 @@ import msgspec
 from events import AnyEvent, InputEvent, OutputEvent, type_name
 
 from ._records import _TOPIC_OF_TYPE, RetryMarks
+from ._snapshots import SnapshotManifest
 
 __all__ = ["asyncapi_document"]
 
@@ -66,9 +67,9 @@ def _channel(address: str, description: str, messages: list[str]) -> dict[str, A
 
 @cache
 def asyncapi_document() -> dict[str, Any]:
-    """The AsyncAPI 3.0 document: the seven topics, every event, the journal record, the marks."""
+    """The AsyncAPI 3.0 document: the eight topics, every event, the journal record, the marks."""
     events = list(get_args(AnyEvent))
-    (_, schemas) = msgspec.json.schema_components(events, ref_template=_REF)
+    (_, schemas) = msgspec.json.schema_components([*events, SnapshotManifest], ref_template=_REF)
     inputs = {
         topic: [
             _message_name(e) for e in get_args(InputEvent) if _TOPIC_OF_TYPE[type_name(e)] == topic
@@ -139,6 +140,32 @@ def asyncapi_document() -> dict[str, Any]:
     }
     (_, marks) = msgspec.json.schema_components([RetryMarks], ref_template=_REF)
     schemas.update(marks)
+    messages["snapshot-chunk"] = {
+        "name": "snapshot.chunk",
+        "title": "Snapshot chunk",
+        "summary": "Up to 512 KiB of a snapshot's body, in order; its manifest follows.",
+        "contentType": "application/octet-stream",
+        "bindings": {
+            "kafka": {
+                "key": {"type": "string", "description": "`{slot}/{index}`, slot 0 or 1"},
+                "bindingVersion": "0.5.0",
+            }
+        },
+        "payload": {"description": "A slice of the snapshot's JSON body (docs/kafka.md)"},
+    }
+    messages["snapshot-manifest"] = {
+        "name": "snapshot.manifest",
+        "title": "Snapshot manifest",
+        "summary": "Where a partition's snapshot is, what it covers, and its digest.",
+        "contentType": "application/json",
+        "bindings": {
+            "kafka": {
+                "key": {"type": "string", "description": "`{slot}`, 0 or 1"},
+                "bindingVersion": "0.5.0",
+            }
+        },
+        "payload": {"$ref": _REF.format(name="SnapshotManifest")},
+    }
     schemas["JournalBatch"] = {
         "type": "object",
         "description": "Plain JSON, readable without a framework (docs/kafka.md)",
@@ -185,6 +212,12 @@ def asyncapi_document() -> dict[str, Any]:
             "The retries marked on dead letters by `triage deadletters retry`, compacted.",
             ["retry-marks"],
         ),
+        "snapshots": _channel(
+            "snapshots",
+            "Snapshots of each partition's fold (compacted): chunks, then a manifest, "
+            "written in a transaction of their own after the journal record they cover.",
+            ["snapshot-chunk", "snapshot-manifest"],
+        ),
     }
 
     def operation(action: str, channel: str, text: str) -> dict[str, Any]:
@@ -226,6 +259,7 @@ def asyncapi_document() -> dict[str, Any]:
             "sendRetryMarks": operation(
                 "send", "deadletterRetried", "Retries marked by `triage deadletters retry`."
             ),
+            "sendSnapshots": operation("send", "snapshots", "Snapshots of the journal's fold."),
         },
         "components": {
             "parameters": {"prefix": _PREFIX},

@@ -44,7 +44,9 @@ class PartitionState:
 
     number: int
     engine: Engine
-    seen: set[tuple[str, str]] = field(default_factory=set)
+    #: The (workspace, id) of every input in the journal, in journal order (a dict
+    #: as an ordered set, so that a snapshot of it is the same bytes on every run).
+    seen: dict[tuple[str, str], None] = field(default_factory=dict)
     offsets: dict[str, int] = field(default_factory=dict)  # input topic -> next offset
     group_offsets: dict[str, int] = field(default_factory=dict)  # what the group has
     group_offsets_at: float = -1e9  # monotonic time they were last sent
@@ -56,10 +58,15 @@ class PartitionState:
     deadletters: int = 0
     buffers: dict[str, deque[Pending]] = field(default_factory=dict)
     blocked_since: float | None = None
+    since_snapshot: int = 0  # inputs folded or routed since the last snapshot
+    snapshot_slot: int = 0  # the slot the next snapshot goes to (two alternate)
+    snapshot_at: int | None = None  # journal offset the newest snapshot known covers
+    restored_from: int | None = None  # journal offset of the snapshot recovery began at
 
     def forget(self, engine: Engine) -> None:
         """Drop the fold (engine, seen ids, positions) to fold the journal from its start."""
-        self.engine, self.seen, self.offsets, self.journal_next = engine, set(), {}, 0
+        self.engine, self.seen, self.offsets, self.journal_next = engine, {}, {}, 0
+        self.restored_from, self.since_snapshot = None, 0
 
     def fold(self, raw: bytes, offset: int) -> None:
         """Fold one journal record into the state (recovery and catch-up)."""
@@ -67,12 +74,13 @@ class PartitionState:
         for entry, _ in batch.entries:
             event = decode_logged(bytes(entry))
             if isinstance(event, EventRejected):  # refused when it was written: no state
-                self.seen.add((event.workspace, event.cause))
+                self.seen[event.workspace, event.cause] = None
                 continue
-            self.seen.add((event.workspace, event.id))
+            self.seen[event.workspace, event.id] = None
             self.engine.apply(event)
         self.offsets.update(batch.offsets)
         self.journal_next = offset + 1
+        self.since_snapshot += len(batch.entries)
 
 
 @dataclass(slots=True)
@@ -135,7 +143,7 @@ def route_batch(
             else:
                 dead.append((source.topic, source.record, refused[index]))
             continue
-        seen.add(key)
+        seen[key] = None
         try:
             outputs = apply(event)
             encoded = [encode(o) for o in outputs]

@@ -114,13 +114,25 @@ class Topics(msgspec.Struct, frozen=True):
         return f"{self.prefix}deadletter.retried"
 
     @property
+    def snapshots(self) -> str:
+        """Snapshots of the journal's fold, per partition (compacted; docs/kafka.md)."""
+        return f"{self.prefix}snapshots"
+
+    @property
     def inputs(self) -> tuple[str, str, str]:
         """Input topics in merge order: a tie in time goes to the earlier one."""
         return (self.experts, self.tasks, self.work)
 
     @property
     def all(self) -> tuple[str, ...]:
-        return (*self.inputs, self.assignments, self.deadletter, self.journal, self.retried)
+        return (
+            *self.inputs,
+            self.assignments,
+            self.deadletter,
+            self.journal,
+            self.retried,
+            self.snapshots,
+        )
 
 
 class KafkaSettings(msgspec.Struct, frozen=True, kw_only=True):
@@ -159,6 +171,9 @@ class KafkaSettings(msgspec.Struct, frozen=True, kw_only=True):
     #: An input whose ``at`` is further ahead of the wall clock than this is
     #: a dead letter (a clock that jumped); 0: no guard (backfills, simulations).
     max_ahead_seconds: Annotated[float, Meta(ge=0)] = 86_400.0
+    #: A snapshot of a partition's fold is kept every this many inputs (0: never),
+    #: so that taking the partition folds only the journal after it.
+    snapshot_every: Annotated[int, Meta(ge=0)] = 100_000
     security: Security = Security()
 
     @property
@@ -337,6 +352,15 @@ WORKER: Sequence[Setting] = (
         86_400.0,
         "Inputs stamped further ahead of the wall clock are dead letters (0: no guard).",
         0,
+    ),
+    Setting(
+        "snapshot_every",
+        int,
+        100_000,
+        "Keep a snapshot of a partition's state every N inputs, so that taking it folds "
+        "only the journal after the snapshot (0: never).",
+        0,
+        1_000_000_000,
     ),
     Setting(
         "web_host",

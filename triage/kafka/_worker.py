@@ -14,7 +14,9 @@ a producer whose transactional id belongs to the partition, not the worker:
 a new owner's producer fences the old one, so a stalled former owner can
 never write again. The journal is the system of record: a worker that gets a
 partition folds its journal (read_committed) to rebuild the engine, the set
-of event ids seen and the input positions, and carries on from there.
+of event ids seen and the input positions, and carries on from there; a
+snapshot of that fold, kept every ``snapshot_every`` inputs, lets it fold
+only the journal after the snapshot (``_snapshots``, ``_recovery``).
 
 This module holds the worker's lifecycle and its routing loop: consume,
 decode, merge, route and commit. Taking and giving back partitions, their
@@ -159,6 +161,9 @@ class Worker(Ownership):
                     for number in sorted(self.owned):
                         state = self.owned[number]
                         if number in self._inflight:
+                            continue
+                        if self._snapshot_due(state):
+                            self._inflight[number] = asyncio.create_task(self._snapshot(state))
                             continue
                         ready = await self._drain(state)
                         if ready or self._lagging(state):
@@ -353,6 +358,8 @@ class Worker(Ownership):
         if written is not None:
             state.journal_next = written + 1
         state.processed += len(routed.entries)
+        if written is not None:
+            state.since_snapshot += len(routed.entries)
         state.duplicates += routed.duplicates
         state.deadletters += len(routed.dead)
         if routed.made and self.on_outputs is not None:
@@ -377,6 +384,8 @@ class Worker(Ownership):
                     "deadletters": s.deadletters,
                     "offsets": s.offsets,
                     "journal_next": s.journal_next,
+                    "snapshot_at": s.snapshot_at,
+                    "restored_from": s.restored_from,
                 }
                 for n, s in sorted(self.owned.items())
             },
