@@ -52,6 +52,6 @@ def test_the_asyncapi_parser_accepts_the_document() -> None:
         timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "parsed: AsyncAPI 3.0.0, 7 channels" in result.stdout
+    assert "parsed: AsyncAPI 3.0.0, 8 channels" in result.stdout
     warnings = [line for line in result.stdout.splitlines() if line.startswith("warning")]
     assert not warnings, warnings

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import router._snapshot
 from events import InputEvent, encode
-from router import Engine, Policy, SnapshotError, snapshot
+from router import DEFAULT_POLICY, Engine, SnapshotError, snapshot
 from tests.streams import simulated
 from triage.kafka import _snapshots
 from triage.kafka._batch import PartitionState, route_batch
@@ -46,7 +46,7 @@ def saved(state: PartitionState, slot: int = 0) -> tuple[_snapshots.SnapshotMani
 
 
 def restored_state(manifest: _snapshots.SnapshotManifest, chunks: list[bytes]) -> PartitionState:
-    restored = restore_snapshot(manifest, chunks, 3, Policy())
+    restored = restore_snapshot(manifest, chunks, 3, DEFAULT_POLICY)
     state = PartitionState(3, restored.engine, seen=restored.seen, offsets=restored.offsets)
     state.journal_next = restored.journal + 1
     return state
@@ -88,7 +88,7 @@ def test_a_big_snapshot_is_cut_into_chunks_and_put_together(
 
 def refusal(manifest: _snapshots.SnapshotManifest, chunks: list[bytes], **kw: object) -> str:
     with pytest.raises(SnapshotError) as caught:
-        restore_snapshot(manifest, chunks, kw.get("partition", 3), kw.get("policy", Policy()))  # type: ignore[arg-type]
+        restore_snapshot(manifest, chunks, kw.get("partition", 3), kw.get("policy", DEFAULT_POLICY))  # type: ignore[arg-type]
     return str(caught.value)
 
 
@@ -103,7 +103,9 @@ def test_a_damaged_foreign_or_other_policy_snapshot_is_refused_with_its_reason(
     assert "do not hash" in refusal(manifest, flipped)
     assert "chunks are there" in refusal(manifest, chunks[:-1])
     assert "of partition 3, not 4" in refusal(manifest, chunks, partition=4)
-    assert "another policy" in refusal(manifest, chunks, policy=Policy(lease_factor=2.0))
+    assert "another policy" in refusal(
+        manifest, chunks, policy=msgspec.structs.replace(DEFAULT_POLICY, lease_factor=2.0)
+    )
     # A body of another engine version (its fingerprint), digest and all consistent.
     body = b"".join(chunks).replace(b'"fingerprint":"', b'"fingerprint":"0', 1)
     digest = hashlib.blake2b(body, digest_size=16).hexdigest()
