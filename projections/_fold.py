@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from itertools import islice
 from typing import Any, Final
 
@@ -143,20 +144,30 @@ class Projections:
         self._workspaces: dict[str, Workspace] = {}
         self._dead_letters: dict[str, int] = {}
         self._pending: _Pending | None = None
+        # The last ``at`` converted: an input's outputs are mostly at its instant.
+        self._stamp: datetime | None = None
+        self._micros = 0
 
     def apply(self, event: AnyEvent) -> None:
         """Fold one event of the journal, input or output, in journal order."""
         ws = self._workspaces.get(event.workspace)
         if ws is None:
             ws = self._workspaces[event.workspace] = Workspace()
-        at = to_micros(event.at)
+        stamp = event.at
+        if stamp == self._stamp:  # the same instant, whatever the offset
+            at = self._micros
+        else:
+            at = self._micros = to_micros(stamp)
+            self._stamp = stamp
         if at > ws.clock:
             ws.clock = at
             ws.week = week_index(at)
         handler, role = _HANDLERS[type(event)]
         if role != _OUTPUT:
-            if self._pending is not None:
-                self._settle()
+            pending = self._pending
+            if pending is not None:
+                self._pending = None
+                pending.handler(self, pending.ws, pending.event, pending.at)
             if role == _PENDING:
                 self._pending = _Pending(handler, ws, event, at)
                 return

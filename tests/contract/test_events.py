@@ -236,3 +236,31 @@ def test_the_batch_decoders_refuse_as_decoding_one_by_one_does(line: str) -> Non
     with pytest.raises(InvalidEvent) as many:
         events.decode_events(batch)
     assert many.value.reason == one.value.reason
+
+
+def test_a_tasks_language_is_refused_as_msgspec_refuses_a_pattern() -> None:
+    class Tagged(msgspec.Struct):
+        language: events._model.LanguageTag  # the pattern as msgspec checks it
+
+    task = (
+        '{"type":"task.created","id":"x","at":"1999-11-25T09:30:00Z","workspace":"w",'
+        '"task":"t","kind":"k","domain":"d","minutes":30,"language":%s}'
+    )
+    for tag in ("e", "en-", "toolongtag", "en_GB", "", "en\\n", "pt-BR", "en", "x" * 36):
+        try:
+            msgspec.json.decode(f'{{"language":"{tag}"}}', type=Tagged)
+            expected = None
+        except msgspec.ValidationError as exc:
+            expected = str(exc)
+        with pytest.raises(InvalidEvent) as caught:
+            decode_input(task % f'"{tag}"')  # 1999: a valid tag is refused for its year
+        if expected is None:
+            assert caught.value.reason.startswith("`at` must be written with a year")
+        else:
+            assert caught.value.reason == expected
+    assert SCHEMA["$defs"]["TaskCreated"]["properties"]["language"] == {
+        "type": "string",
+        "maxLength": 35,
+        "pattern": events._model._LANGUAGE_PATTERN,
+        "description": events._model._LANGUAGE_DESCRIPTION,
+    }

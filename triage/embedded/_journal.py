@@ -24,8 +24,12 @@ another writer has moved it, nothing is written (LogError).
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterator, Sequence
+from itertools import groupby, islice
+from operator import itemgetter
 from pathlib import Path
+from typing import Any, Final
 
 import msgspec
 
@@ -35,6 +39,29 @@ from ._schema import Sync, check_version, prepare
 from ._sqlite import Atomic, blob, damaged, integer, open_reader, open_writer, reading, text
 
 __all__ = ["Appended", "DeadLetter", "Entry", "Journal"]
+
+_POSITION: Final = itemgetter(0)
+_BODY: Final = itemgetter(1)
+
+
+def _typed(rows: list[Any]) -> bool:
+    """(integer, BLOB) rows, checked in C: a damaged record may hold any type."""
+    return not rows or (
+        set(map(type, map(_POSITION, rows))) == {int}
+        and set(map(type, map(_BODY, rows))) == {bytes}
+    )
+
+
+def _well_formed(rows: list[Any], after: int, upto: int) -> bool:
+    """Typed rows whose positions rise strictly from ``after`` to no more than ``upto``."""
+    if not rows or not _typed(rows):
+        return not rows
+    positions = list(map(_POSITION, rows))
+    return (
+        after < positions[0]
+        and positions[-1] <= upto
+        and all(map(operator.lt, positions, islice(positions, 1, None)))
+    )
 
 
 class Appended(msgspec.Struct, frozen=True):
@@ -270,6 +297,8 @@ class Journal:
                 "SELECT pos, body FROM inputs WHERE pos > ? AND pos <= ? ORDER BY pos LIMIT ?",
                 (after, upto, limit),
             ).fetchall()
+            if _well_formed(rows, after, upto):
+                return rows
             found = [(integer(pos), blob(body)) for pos, body in rows]
         # A damaged b-tree can return rows out of the range asked for; a reader
         # that pages on by position would then never end.
@@ -299,16 +328,29 @@ class Journal:
             if not inputs:
                 return
             last = inputs[-1][0]
-            caused: dict[int, list[bytes]] = {}
-            with reading(self.path):
-                for pos, body in self._db.execute(
-                    "SELECT input, body FROM outputs WHERE input > ? AND input <= ? ORDER BY pos",
-                    (after, last),
-                ):
-                    caused.setdefault(integer(pos), []).append(blob(body))
+            caused = self._caused(after, last)
             for pos, body in inputs:
                 yield Entry(pos, body, caused.get(pos, []))
             after = last
+
+    def _caused(self, after: int, last: int) -> dict[int, list[bytes]]:
+        """The outputs of the inputs after ``after`` up to ``last``, by input, in order."""
+        caused: dict[int, list[bytes]] = {}
+        with reading(self.path):
+            rows = self._db.execute(
+                "SELECT input, body FROM outputs WHERE input > ? AND input <= ? ORDER BY pos",
+                (after, last),
+            ).fetchall()
+            if not _typed(rows):
+                rows = [(integer(pos), blob(body)) for pos, body in rows]
+        # An input's outputs are written together, so they come as one run.
+        for pos, run in groupby(rows, _POSITION):
+            outputs = caused.get(pos)
+            if outputs is None:
+                caused[pos] = [body for _, body in run]
+            else:
+                outputs += [body for _, body in run]
+        return caused
 
     def dead_letters(self) -> Iterator[DeadLetter]:
         """Every dead letter, oldest first."""
