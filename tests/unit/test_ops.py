@@ -314,3 +314,24 @@ def varied_histories() -> dict[str, tuple[list[Recorded], list[tuple[int, Policy
 def test_replay_in_chunks_is_replay_input_by_input(chunk: int, case: str) -> None:
     entries, epochs = varied_histories()[case]
     assert replayed(entries, epochs, chunk) == replayed(entries, epochs, 1)
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 1_000])
+def test_until_moment_in_chunks_stops_where_it_did(
+    chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("triage.ops._moment._CHUNK", chunk)
+    entries = list(history())
+    for days in (0, 1, 2, 30):
+        moment = at_of(entries[0][1]) + timedelta(days=days)
+        expected = []
+        for entry in entries:
+            if at_of(entry[1]) > moment:
+                break
+            expected.append(entry)
+        assert list(until_moment(entries, moment)) == expected
+    broken = [*entries[:5], (6, b"not json", []), *entries[6:]]
+    cut = until_moment(broken, moment)
+    assert [next(cut) for _ in range(5)] == entries[:5]  # the ones before it, then the refusal
+    with pytest.raises(msgspec.DecodeError):
+        next(cut)

@@ -323,14 +323,24 @@ class Journal:
         ``after`` and ``upto`` bound the positions (a follower reads from
         where it stopped up to ``processed()``, whose outputs are all written).
         """
+        for inputs, caused in self.pages(batch, after=after, upto=upto):
+            for pos, body in inputs:
+                yield Entry(pos, body, caused.get(pos, []))
+
+    def pages(
+        self, batch: int = 10_000, *, after: int = 0, upto: int | None = None
+    ) -> Iterator[tuple[list[tuple[int, bytes]], dict[int, list[bytes]]]]:
+        """The journal a page at a time: up to ``batch`` inputs, and their outputs by position.
+
+        What :meth:`entries` reads, without an ``Entry`` per input, for the
+        readers that go through a whole journal (the report's fold).
+        """
         while True:
             inputs = self.inputs(after, upto, limit=batch)
             if not inputs:
                 return
             last = inputs[-1][0]
-            caused = self._caused(after, last)
-            for pos, body in inputs:
-                yield Entry(pos, body, caused.get(pos, []))
+            yield inputs, self._caused(after, last)
             after = last
 
     def _caused(self, after: int, last: int) -> dict[int, list[bytes]]:
@@ -347,9 +357,9 @@ class Journal:
         for pos, run in groupby(rows, _POSITION):
             outputs = caused.get(pos)
             if outputs is None:
-                caused[pos] = [body for _, body in run]
+                caused[pos] = list(map(_BODY, run))
             else:
-                outputs += [body for _, body in run]
+                outputs += map(_BODY, run)
         return caused
 
     def dead_letters(self) -> Iterator[DeadLetter]:
