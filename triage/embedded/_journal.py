@@ -85,8 +85,11 @@ class DeadLetter(msgspec.Struct, frozen=True, kw_only=True):
     raw: bytes
 
 
-class Entry(msgspec.Struct, frozen=True):
+class Entry(msgspec.Struct, frozen=True, gc=False):
     """One accepted input (canonical JSON) and the outputs it caused."""
+
+    # gc=False: it holds bytes and a list of bytes, so it is in no cycle, and a
+    # whole journal read by entries is not for the collector to walk.
 
     pos: int
     input: bytes

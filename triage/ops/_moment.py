@@ -84,7 +84,7 @@ def until_moment(entries: Iterable[Recorded], moment: datetime | None) -> Iterat
         yield from chunk
 
 
-#: Entries whose ``at`` is read at once: their inputs are decoded in one pass.
-_CHUNK: Final = 1_000
+#: Entries whose ``at`` is read at once; small, as the fold's chunks, for the collector.
+_CHUNK: Final = 100
 _RAW: Final = itemgetter(1)
 _AT: Final = attrgetter("at")

@@ -101,8 +101,8 @@ def replay(
     return run.result(None)
 
 
-#: Entries decoded, applied and compared at once: a few hundred kilobytes.
-_CHUNK: Final = 1_000
+#: Entries decoded at once; small, as the fold's chunks (projections/_fold.py), for the collector.
+_CHUNK: Final = 100
 
 
 class _Replay:
