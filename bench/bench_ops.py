@@ -69,8 +69,11 @@ def timed(fn: Callable[[], object], clock: Callable[[], float] = time.perf_count
 
 
 def entries_of(journal: Journal) -> Iterator[Recorded]:
-    for entry in journal.entries():
-        yield entry.pos, entry.input, entry.outputs
+    # As `triage replay` and `report --at` read the embedded log (triage/cli/_history.py).
+    for inputs, caused in journal.pages():
+        outputs_of = caused.get
+        for pos, body in inputs:
+            yield pos, body, outputs_of(pos, [])
 
 
 def embedded(
