@@ -6,7 +6,7 @@ On the demo's month (``triage demo``: 285 experts, 28 days, about 71,000
 inputs and 46,000 outputs) written to a fresh embedded log:
 
 1. report rebuild: ``report_of`` (what ``triage report`` does) and the
-   ``report --at`` path (the journal cut at a moment, then folded), in
+   ``report --at`` path (the journal folded up to a moment), in
    events (inputs + outputs) per second, reading the SQLite file included;
 2. replay with verification against the routing core: ``Engine.apply``
    alone over the same events, decoded beforehand (the core's own rate, as
@@ -54,7 +54,7 @@ from events import decode_input
 from projections import fold
 from router import DEFAULT_POLICY, Engine, Policy
 from triage.embedded import Journal, report_of
-from triage.ops import Recorded, at_of, replay, until_moment
+from triage.ops import Recorded, at_of, replay
 from triage.sim import Scenario, run_demo
 
 
@@ -109,8 +109,9 @@ def embedded(
 
     def report_at() -> None:
         fold(
-            ((raw, outputs) for _, raw, outputs in until_moment(entries_of(journal), end)),
+            ((raw, outputs) for _, raw, outputs in entries_of(journal)),
             (letter.source for letter in journal.dead_letters()),
+            until=end,
         )
 
     times: dict[str, list[float]] = {

@@ -31,10 +31,12 @@ are in ``_fold_inputs`` (what only inputs carry) and ``_fold_outputs``
 from __future__ import annotations
 
 import contextlib
+import operator
 import re
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime
-from itertools import islice
+from itertools import islice, repeat
+from operator import attrgetter
 from typing import Any, Final
 
 import msgspec
@@ -216,32 +218,61 @@ class Projections:
             self._settle()
 
 
-def fold(entries: Iterable[tuple[bytes, Sequence[bytes]]], dead_letters: Iterable[str]) -> Report:
+def fold(
+    entries: Iterable[tuple[bytes, Sequence[bytes]]],
+    dead_letters: Iterable[str],
+    *,
+    until: datetime | None = None,
+) -> Report:
     """The report of a whole journal: each entry's input, then its outputs, in order.
 
     ``entries`` are ``(input_json, outputs_json)`` pairs in journal order, as
     a runtime stored them; ``dead_letters`` the source of each dead letter.
     Every runtime reports through this one loop, so that the embedded log
     and Kafka cannot fold the same journal differently.
+
+    With ``until``, the journal is cut before its first input dated after
+    it: a prefix, as ``triage.ops.until_moment`` cuts it, by the input's
+    ``at`` alone, also for an input that no longer decodes (a record whose
+    ``at`` cannot be read raises ``msgspec.DecodeError``, as there).
     """
     folded = Projections()
     apply = folded.apply
     source = iter(entries)
     while chunk := list(islice(source, _CHUNK)):
         records: list[bytes] = []
+        starts: list[int] = []
         for input_json, outputs_json in chunk:
+            starts.append(len(records))
             records.append(input_json)
             records += outputs_json
         try:
             events = decode_events(records)
         except InvalidEvent:
-            _fold_one_by_one(apply, chunk)
+            if _fold_one_by_one(apply, chunk, until):
+                break
             continue
+        if until is not None:
+            later = list(map(operator.gt, map(_AT, map(events.__getitem__, starts)), repeat(until)))
+            if True in later:
+                for event in islice(events, starts[later.index(True)]):
+                    apply(event)
+                break
         for event in events:
             apply(event)
     for source_name in dead_letters:
         folded.dead_letter(source_name)
     return folded.report()
+
+
+class _Stamp(msgspec.Struct, gc=False):
+    """Only the ``at`` of a record: what the cut reads of an input that does not decode."""
+
+    at: datetime
+
+
+_stamp_decoder: Final = msgspec.json.Decoder(_Stamp)
+_AT: Final = attrgetter("at")
 
 
 #: Entries decoded at once by :func:`fold`. Small: a chunk is alive while it is folded,
@@ -251,16 +282,24 @@ _CHUNK: Final = 100
 
 
 def _fold_one_by_one(
-    apply: Callable[[AnyEvent], None], chunk: list[tuple[bytes, Sequence[bytes]]]
-) -> None:
-    """A chunk with an event that does not decode: entry by entry, to know which."""
+    apply: Callable[[AnyEvent], None],
+    chunk: list[tuple[bytes, Sequence[bytes]]],
+    until: datetime | None,
+) -> bool:
+    """A chunk with an event that does not decode: entry by entry, to know which.
+
+    True if the cut at ``until`` came within it.
+    """
     for input_json, outputs_json in chunk:
+        if until is not None and _stamp_decoder.decode(input_json).at > until:
+            return True
         # An input accepted by an older version and refused on reading now is
         # skipped: its rejection follows among the outputs.
         with contextlib.suppress(InvalidEvent):
             apply(decode_event(input_json))
         for output_json in outputs_json:
             apply(decode_event(output_json))
+    return False
 
 
 # --- the refusal of the pending input ---------------------------------------
