@@ -28,7 +28,9 @@ from events import (
     ClockTick,
     InvalidEvent,
     decode_event,
+    decode_events,
     decode_input,
+    decode_inputs,
     decode_output,
 )
 from tests.robustness import fold_lines
@@ -95,6 +97,39 @@ def test_pathological_records_are_dead_letters_with_a_reason(raw: bytes | str, r
         with pytest.raises(InvalidEvent) as caught:
             decode(raw)
         assert 0 < len(caught.value.reason) < 1_000
+
+
+#: Stored records are bytes; one nested within msgspec's recursion guard is the next test's.
+STORED_PATHOLOGICAL = [
+    p for p in PATHOLOGICAL if p.id not in {"str-surrogate", "one-level-too-deep"}
+]
+
+
+@pytest.mark.parametrize(("raw", "reason"), STORED_PATHOLOGICAL)
+def test_the_batch_decoders_refuse_pathological_records_with_the_same_reason(
+    raw: bytes | str, reason: str
+) -> None:
+    record = raw.encode() if isinstance(raw, str) else raw
+    valid = TICK.encode() + b"}"
+    for decode, batch in ((decode_input, decode_inputs), (decode_event, decode_events)):
+        with pytest.raises(InvalidEvent) as one:
+            decode(record)
+        with pytest.raises(InvalidEvent) as many:
+            batch([valid, record, valid])
+        assert many.value.reason == one.value.reason
+
+
+def test_the_batch_decoders_leave_shallow_nesting_in_unknown_fields_to_msgspec() -> None:
+    # The documented difference: stored records are the codec's own, canonical,
+    # so the batch decoders do not count brackets; msgspec's recursion guard
+    # still refuses what would exhaust the stack, with the screened reason.
+    shallow = tick_with("[" * MAX_DEPTH + "]" * MAX_DEPTH)
+    with pytest.raises(InvalidEvent, match="nested deeper"):
+        decode_event(shallow)
+    assert decode_events([shallow]) == [decode_event(TICK.encode() + b"}")]
+    deep = tick_with("[" * DEEP + "]" * DEEP)
+    with pytest.raises(InvalidEvent, match="nested deeper"):
+        decode_events([deep])
 
 
 def test_nesting_up_to_the_limit_is_accepted_in_unknown_fields() -> None:

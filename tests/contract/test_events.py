@@ -212,3 +212,55 @@ def test_offsets_and_fractions_of_seconds_survive() -> None:
 def test_published_schema_is_generated_from_the_code() -> None:
     published = json.loads((ROOT / "docs" / "schema" / "events.v1.json").read_text())
     assert published == SCHEMA, "run: triage schema > docs/schema/events.v1.json"
+
+
+def test_the_batch_decoders_give_what_decoding_one_by_one_gives() -> None:
+    records = [line.encode() for _, _, line in GOLDEN_LINES]
+    assert events.decode_events(records) == [decode_event(raw) for raw in records]
+    inputs = [raw for raw in records if decode_event(raw).__struct_config__.tag in INPUT_TYPES]
+    assert events.decode_inputs(inputs) == [decode_input(raw) for raw in inputs]
+    assert events.decode_events([]) == events.decode_inputs([]) == []
+
+
+@pytest.mark.parametrize("line", INVALID_LINES)
+def test_the_batch_decoders_refuse_as_decoding_one_by_one_does(line: str) -> None:
+    valid = [raw.encode() for _, _, raw in GOLDEN_LINES[:3]]
+    batch = [*valid, line.encode(), *valid]
+    with pytest.raises(InvalidEvent) as one:
+        decode_input(line)
+    with pytest.raises(InvalidEvent) as many:
+        events.decode_inputs(batch)
+    assert many.value.reason == one.value.reason
+    with pytest.raises(InvalidEvent) as one:
+        decode_event(line)
+    with pytest.raises(InvalidEvent) as many:
+        events.decode_events(batch)
+    assert many.value.reason == one.value.reason
+
+
+def test_a_tasks_language_is_refused_as_msgspec_refuses_a_pattern() -> None:
+    class Tagged(msgspec.Struct):
+        language: events._model.LanguageTag  # the pattern as msgspec checks it
+
+    task = (
+        '{"type":"task.created","id":"x","at":"1999-11-25T09:30:00Z","workspace":"w",'
+        '"task":"t","kind":"k","domain":"d","minutes":30,"language":%s}'
+    )
+    for tag in ("e", "en-", "toolongtag", "en_GB", "", "en\\n", "pt-BR", "en", "x" * 36):
+        try:
+            msgspec.json.decode(f'{{"language":"{tag}"}}', type=Tagged)
+            expected = None
+        except msgspec.ValidationError as exc:
+            expected = str(exc)
+        with pytest.raises(InvalidEvent) as caught:
+            decode_input(task % f'"{tag}"')  # 1999: a valid tag is refused for its year
+        if expected is None:
+            assert caught.value.reason.startswith("`at` must be written with a year")
+        else:
+            assert caught.value.reason == expected
+    assert SCHEMA["$defs"]["TaskCreated"]["properties"]["language"] == {
+        "type": "string",
+        "maxLength": 35,
+        "pattern": events._model._LANGUAGE_PATTERN,
+        "description": events._model._LANGUAGE_DESCRIPTION,
+    }

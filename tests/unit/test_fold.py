@@ -26,6 +26,7 @@ from events import (
     ExpertRemoved,
     ExpertStatus,
     InputEvent,
+    InvalidEvent,
     TaskCancelled,
     TaskCreated,
     TaskDeclined,
@@ -402,3 +403,47 @@ def test_fold_settles_a_refusal_within_its_entry() -> None:
     report = fold(entries_of(lines), [])
     assert report == log.fold().report()
     assert report.workspaces[WS].handling.submissions == 1  # t9's submission was refused
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 7])
+def test_fold_in_chunks_is_the_fold_entry_by_entry(
+    chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks decode at once; one with an input that no longer decodes skips only that input."""
+    lines = GOLDEN.read_bytes().splitlines()
+    entries: list[tuple[bytes, Sequence[bytes]]] = list(entries_of(lines))
+    entries.insert(5, (b'{"type":"clock.tick","id":"old"}', []))  # accepted by an older version
+    one_by_one = Projections()
+    for input_json, outputs_json in entries:
+        if input_json != entries[5][0]:
+            one_by_one.apply(decode_event(input_json))
+        for output_json in outputs_json:
+            one_by_one.apply(decode_event(output_json))
+    monkeypatch.setattr("projections._fold._CHUNK", chunk)
+    assert fold(entries, []) == one_by_one.report()
+    damaged = [*entries[:9], (entries[9][0], [b"not json"]), *entries[10:]]
+    with pytest.raises(InvalidEvent, match="malformed JSON"):
+        fold(damaged, [])
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 100])
+def test_fold_until_a_moment_is_the_fold_of_the_journal_cut_there(
+    chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``until`` cuts as until_moment does: by the input's ``at``, decodable or not."""
+    from triage.ops import until_moment
+
+    lines = GOLDEN.read_bytes().splitlines()
+    entries: list[tuple[bytes, Sequence[bytes]]] = list(entries_of(lines))
+    instants = sorted({decode_event(raw).at for raw, _ in entries})
+    middle = instants[len(instants) // 2].isoformat().encode()
+    # Accepted by an older version, refused now: still cut by its `at`.
+    entries.insert(4, (b'{"type":"clock.tick","at":"' + middle + b'"}', []))
+    monkeypatch.setattr("projections._fold._CHUNK", chunk)
+    for moment in [instants[0] - timedelta(seconds=1), *instants, instants[-1] + timedelta(1)]:
+        numbered = [(n, raw, outputs) for n, (raw, outputs) in enumerate(entries, 1)]
+        cut = [(raw, outputs) for _, raw, outputs in until_moment(numbered, moment)]
+        assert fold(entries, [], until=moment) == fold(cut, [])
+    unreadable = [*entries[:2], (b'{"type":"clock.tick","at":5}', []), *entries[2:]]
+    with pytest.raises(msgspec.DecodeError):
+        fold(unreadable, [], until=instants[-1])

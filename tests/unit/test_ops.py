@@ -14,6 +14,7 @@ from events import (
     ExpertProfile,
     ExpertStatus,
     InputEvent,
+    InvalidEvent,
     TaskAssigned,
     TaskCreated,
     TaskSubmitted,
@@ -290,3 +291,76 @@ def test_what_if_of_the_recorded_policy_asks_for_as_many_judgements() -> None:
     real, synth = columns
     assert abs(synth.submissions - real.submissions) <= 0.1 * real.submissions
     assert abs(synth.assignments - real.assignments) <= 0.1 * real.assignments
+
+
+def replayed(
+    entries: list[Recorded], epochs: list[tuple[int, Policy]], chunk: int
+) -> tuple[object, list[int], list[int]]:
+    """What a replay in chunks of ``chunk`` gives, sinks and says: its result or its refusal."""
+    import triage.ops._replay as module
+
+    seen: list[int] = []
+    progressed: list[int] = []
+    saved, module._CHUNK = module._CHUNK, chunk
+    try:
+        result: object = replay(
+            entries,
+            epochs,
+            sink=lambda position, event, outputs: seen.append(position),
+            progress=progressed.append,
+            every=5,
+        )
+    except InvalidEvent as exc:
+        result = exc.reason
+    finally:
+        module._CHUNK = saved
+    return result, seen, progressed
+
+
+def varied_histories() -> dict[str, tuple[list[Recorded], list[tuple[int, Policy]]]]:
+    entries = list(history())
+    late = next(i for i in range(len(entries) - 1, 0, -1) if entries[i][2])
+    dropped = [*entries[:late], (entries[late][0], entries[late][1], []), *entries[late + 1 :]]
+    early = next(i for i, (_, _, outputs) in enumerate(entries) if outputs)
+    broken = list(dropped)
+    broken[early] = (entries[early][0], entries[early][1], [])
+    broken[early + 3] = (entries[early + 3][0], b'{"type":"clock.tick"}', [])
+    undecodable = list(entries)
+    undecodable[400] = (entries[400][0], b"not json", entries[400][2])
+    other = Policy(name="other", lease_factor=5.0)
+    return {
+        "identical": (entries, []),
+        "diverges late": (dropped, []),
+        "diverges before an undecodable input": (broken, []),
+        "an undecodable input": (undecodable, []),
+        "another policy from the middle of a chunk": (entries, [(1, DEFAULT_POLICY), (333, other)]),
+        "nothing": ([], []),
+    }
+
+
+@pytest.mark.parametrize("chunk", [2, 7, 1_000])
+@pytest.mark.parametrize("case", sorted(varied_histories()))
+def test_replay_in_chunks_is_replay_input_by_input(chunk: int, case: str) -> None:
+    entries, epochs = varied_histories()[case]
+    assert replayed(entries, epochs, chunk) == replayed(entries, epochs, 1)
+
+
+@pytest.mark.parametrize("chunk", [1, 3, 1_000])
+def test_until_moment_in_chunks_stops_where_it_did(
+    chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("triage.ops._moment._CHUNK", chunk)
+    entries = list(history())
+    for days in (0, 1, 2, 30):
+        moment = at_of(entries[0][1]) + timedelta(days=days)
+        expected = []
+        for entry in entries:
+            if at_of(entry[1]) > moment:
+                break
+            expected.append(entry)
+        assert list(until_moment(entries, moment)) == expected
+    broken = [*entries[:5], (6, b"not json", []), *entries[6:]]
+    cut = until_moment(broken, moment)
+    assert [next(cut) for _ in range(5)] == entries[:5]  # the ones before it, then the refusal
+    with pytest.raises(msgspec.DecodeError):
+        next(cut)

@@ -98,10 +98,10 @@ def open_source(
 
 def _embedded_entries(journal: Journal, processed: int) -> Iterator[Recorded]:
     # Inputs past `processed` have no outputs yet: they are pending, not history.
-    for entry in journal.entries():
-        if entry.pos > processed:
-            return
-        yield entry.pos, entry.input, entry.outputs
+    for inputs, caused in journal.pages(upto=processed):
+        outputs_of = caused.get
+        for pos, body in inputs:
+            yield pos, body, outputs_of(pos, [])
 
 
 def _kafka_entries(settings: Any) -> Iterator[Recorded]:

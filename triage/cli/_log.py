@@ -28,7 +28,7 @@ from ..embedded import (
     report_of,
 )
 from ..kafka import CONNECTION
-from ..ops import parse_moment, until_moment
+from ..ops import parse_moment
 from ._history import open_source
 from ._options import client_settings, log_option, policy_option, settings_options
 from ._progress import progress_bar
@@ -316,7 +316,7 @@ def _report_at(moment: datetime, log_path: Path, options: dict[str, Any]) -> Rep
         open_source(log_path, options, None) as source,
         progress_bar("folding", source.total) as progress,
     ):
-        entries = until_moment(source.entries(), moment)
+        entries = source.entries()
 
         def folded() -> Iterator[tuple[bytes, Sequence[bytes]]]:
             for position, raw, outputs in entries:
@@ -324,7 +324,7 @@ def _report_at(moment: datetime, log_path: Path, options: dict[str, Any]) -> Rep
                     progress(position, source.total)
                 yield raw, outputs
 
-        return fold(folded(), (letter.source for letter in source.dead_letters()))
+        return fold(folded(), (letter.source for letter in source.dead_letters()), until=moment)
 
 
 @click.command()

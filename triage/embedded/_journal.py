@@ -25,8 +25,12 @@ another writer has moved it, nothing is written (LogError).
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterator, Sequence
+from itertools import groupby, islice
+from operator import itemgetter
 from pathlib import Path
+from typing import Any, Final
 
 import msgspec
 
@@ -37,6 +41,29 @@ from ._schema import SCHEMA_VERSION, Sync, check_version, prepare
 from ._sqlite import Atomic, blob, damaged, integer, open_reader, open_writer, reading, text
 
 __all__ = ["Appended", "Entry", "Journal"]
+
+_POSITION: Final = itemgetter(0)
+_BODY: Final = itemgetter(1)
+
+
+def _typed(rows: list[Any]) -> bool:
+    """(integer, BLOB) rows, checked in C: a damaged record may hold any type."""
+    return not rows or (
+        set(map(type, map(_POSITION, rows))) == {int}
+        and set(map(type, map(_BODY, rows))) == {bytes}
+    )
+
+
+def _well_formed(rows: list[Any], after: int, upto: int) -> bool:
+    """Typed rows whose positions rise strictly from ``after`` to no more than ``upto``."""
+    if not rows or not _typed(rows):
+        return not rows
+    positions = list(map(_POSITION, rows))
+    return (
+        after < positions[0]
+        and positions[-1] <= upto
+        and all(map(operator.lt, positions, islice(positions, 1, None)))
+    )
 
 
 class Appended(msgspec.Struct, frozen=True):
@@ -51,8 +78,11 @@ class Appended(msgspec.Struct, frozen=True):
     conflicts: tuple[int, ...] = ()
 
 
-class Entry(msgspec.Struct, frozen=True):
+class Entry(msgspec.Struct, frozen=True, gc=False):
     """One accepted input (canonical JSON) and the outputs it caused."""
+
+    # gc=False: it holds bytes and a list of bytes, so it is in no cycle, and a
+    # whole journal read by entries is not for the collector to walk.
 
     pos: int
     input: bytes
@@ -248,6 +278,8 @@ class Journal(DeadLetterStore):
                 "SELECT pos, body FROM inputs WHERE pos > ? AND pos <= ? ORDER BY pos LIMIT ?",
                 (after, upto, limit),
             ).fetchall()
+            if _well_formed(rows, after, upto):
+                return rows
             found = [(integer(pos), blob(body)) for pos, body in rows]
         # A damaged b-tree can return rows out of the range asked for; a reader
         # that pages on by position would then never end.
@@ -280,21 +312,44 @@ class Journal(DeadLetterStore):
         ``after`` and ``upto`` bound the positions (a follower reads from
         where it stopped up to ``processed()``, whose outputs are all written).
         """
+        for inputs, caused in self.pages(batch, after=after, upto=upto):
+            for pos, body in inputs:
+                yield Entry(pos, body, caused.get(pos, []))
+
+    def pages(
+        self, batch: int = 10_000, *, after: int = 0, upto: int | None = None
+    ) -> Iterator[tuple[list[tuple[int, bytes]], dict[int, list[bytes]]]]:
+        """The journal a page at a time: up to ``batch`` inputs, and their outputs by position.
+
+        What :meth:`entries` reads, without an ``Entry`` per input, for the
+        readers that go through a whole journal (the report's fold).
+        """
         while True:
             inputs = self.inputs(after, upto, limit=batch)
             if not inputs:
                 return
             last = inputs[-1][0]
-            caused: dict[int, list[bytes]] = {}
-            with reading(self.path):
-                for pos, body in self._db.execute(
-                    "SELECT input, body FROM outputs WHERE input > ? AND input <= ? ORDER BY pos",
-                    (after, last),
-                ):
-                    caused.setdefault(integer(pos), []).append(blob(body))
-            for pos, body in inputs:
-                yield Entry(pos, body, caused.get(pos, []))
+            yield inputs, self._caused(after, last)
             after = last
+
+    def _caused(self, after: int, last: int) -> dict[int, list[bytes]]:
+        """The outputs of the inputs after ``after`` up to ``last``, by input, in order."""
+        caused: dict[int, list[bytes]] = {}
+        with reading(self.path):
+            rows = self._db.execute(
+                "SELECT input, body FROM outputs WHERE input > ? AND input <= ? ORDER BY pos",
+                (after, last),
+            ).fetchall()
+            if not _typed(rows):
+                rows = [(integer(pos), blob(body)) for pos, body in rows]
+        # An input's outputs are written together, so they come as one run.
+        for pos, run in groupby(rows, _POSITION):
+            outputs = caused.get(pos)
+            if outputs is None:
+                caused[pos] = list(map(_BODY, run))
+            else:
+                outputs += map(_BODY, run)
+        return caused
 
     def counts(self) -> dict[str, int]:
         """Sizes of the log: inputs, outputs, dead letters, processed."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 
 from events import InvalidEvent
 from projections import Report, fold
@@ -24,11 +24,13 @@ def report_of(journal: Journal, progress: Callable[[int, int], None] | None = No
     """
     last = journal.last()
 
-    def entries() -> Iterator[tuple[bytes, list[bytes]]]:
-        for entry in journal.entries():
-            if progress is not None and entry.pos % 10_000 == 0:
-                progress(entry.pos, last)
-            yield entry.input, entry.outputs
+    def entries() -> Iterator[tuple[bytes, Sequence[bytes]]]:
+        for inputs, caused in journal.pages():
+            outputs_of = caused.get
+            for pos, body in inputs:
+                if progress is not None and pos % 10_000 == 0:
+                    progress(pos, last)
+                yield body, outputs_of(pos, ())
 
     try:
         return fold(

@@ -7,8 +7,11 @@ a history is rarely in the zone of the people who wrote it.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
+from itertools import islice, repeat
+from operator import attrgetter, itemgetter
 from typing import Final, TypeAlias
 
 import msgspec
@@ -63,7 +66,25 @@ def until_moment(entries: Iterable[Recorded], moment: datetime | None) -> Iterat
     if moment is None:
         yield from entries
         return
-    for entry in entries:
-        if _stamp_decoder.decode(entry[1]).at > moment:
+    source = iter(entries)
+    while chunk := list(islice(source, _CHUNK)):
+        try:
+            stamps = list(map(_AT, map(_stamp_decoder.decode, map(_RAW, chunk))))
+        except msgspec.DecodeError:
+            # Entry by entry: those before the one that does not decode are yielded.
+            for entry in chunk:
+                if _stamp_decoder.decode(entry[1]).at > moment:
+                    return
+                yield entry
+            continue
+        later = list(map(operator.gt, stamps, repeat(moment)))
+        if True in later:
+            yield from chunk[: later.index(True)]
             return
-        yield entry
+        yield from chunk
+
+
+#: Entries whose ``at`` is read at once; small, as the fold's chunks, for the collector.
+_CHUNK: Final = 100
+_RAW: Final = itemgetter(1)
+_AT: Final = attrgetter("at")
