@@ -18,7 +18,9 @@ of misreading it; the caller then folds the whole log.
 
 from __future__ import annotations
 
+import gc
 import hashlib
+from operator import attrgetter
 from typing import Final
 
 import msgspec
@@ -69,6 +71,8 @@ def _fingerprint() -> str:
 
 
 _FINGERPRINT: Final = _fingerprint()
+_TASK_ID: Final = attrgetter("task")
+_QUEUED: Final = attrgetter("queued")
 _encoder: Final = msgspec.json.Encoder()
 _decoder: Final = msgspec.json.Decoder(_Snapshot)
 
@@ -100,7 +104,22 @@ def snapshot(engine: Engine) -> bytes:
 
 
 def restore(data: bytes) -> Engine:
-    """An engine in exactly the state :func:`snapshot` saved; SnapshotError if it cannot be."""
+    """An engine in exactly the state :func:`snapshot` saved; SnapshotError if it cannot be.
+
+    The cyclic collector is paused meanwhile: a restore makes millions of
+    long-lived objects at once, and each of the collector's passes over
+    them would find nothing to free.
+    """
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        return _restore(data)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _restore(data: bytes) -> Engine:
     try:
         saved = _decoder.decode(data)
     except msgspec.DecodeError as exc:
@@ -131,12 +150,16 @@ def _workspace(state: _Workspace) -> Workspace:
             pool.experts.add(expert.expert)
             if expert.idle:
                 pool.idle.add(expert.expert)
-    for task in state.tasks:
-        ws.tasks[task.task] = task
-        if task.queued:
-            pool = ws.pools[task.pool]
-            pool.classes[task.requirement].add(task)
-            pool.queued += 1
+    ws.tasks.update(zip(map(_TASK_ID, state.tasks), state.tasks, strict=True))
+    queued: dict[tuple[PoolKey, Requirement], list[Task]] = {}
+    for task in filter(_QUEUED, state.tasks):
+        queued.setdefault((task.pool, task.requirement), []).append(task)
+    # Each class queue in one sorted bulk load: a million tasks added one by
+    # one cost a bisection and a comparison of Structs each.
+    for (key, requirement), tasks in queued.items():
+        pool = ws.pools[key]
+        pool.classes[requirement].fill(tasks)
+        pool.queued += len(tasks)
     ws.leases = state.leases
     ws.escalations = state.escalations
     ws.gated = state.gated

@@ -178,6 +178,17 @@ class ClassQueue:
         if count == 0 and (len(self.minutes) == 1 or task.minutes < self.shortest):
             self.shortest = task.minutes
 
+    def fill(self, tasks: list[Task]) -> None:
+        """Add many tasks at once, as ``add`` one by one would (a restore's bulk load)."""
+        if not tasks:
+            return
+        self.tasks.update(tasks)
+        self.head = self.tasks[0]
+        minutes = self.minutes
+        for task in tasks:
+            minutes[task.minutes] = minutes.get(task.minutes, 0) + 1
+        self.shortest = min(minutes)
+
     def remove(self, task: Task) -> None:
         self.tasks.remove(task)
         if task is self.head:
