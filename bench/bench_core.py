@@ -1,6 +1,7 @@
 """Throughput and memory of the routing core at scale.
 
-    python bench/bench_core.py [--experts 100000] [--queued 1000000] [--events 200000]
+    python bench/bench_core.py [--experts 100000] [--tasks 1000000] [--events 200000]
+    python bench/bench_core.py --experts 1000000 --tasks 10000000 --memory-sample 100000 --snapshot
 
 A single workspace with E experts (4 domains x 10 languages, 1-2 domains
 and 1-2 languages each, 20 h a week, concurrency 1-2) and Q tasks queued
@@ -14,7 +15,16 @@ The workspace clock moves 0.6 s per 100 events: 100,000 experts handing in
 
 Beside it, in the same run, the msgspec decode + encode rate of the same
 events (the floor any Python consumer pays per event), and memory per
-expert and per queued task measured with tracemalloc on separate engines.
+expert and per queued task measured with tracemalloc on separate engines
+(``--memory-sample N``: on N experts and 10 N tasks instead of the full
+sizes, which tracemalloc would take very long to trace) and the process's
+peak resident memory.
+
+``--snapshot`` also saves the whole engine as a snapshot (the one the
+embedded log keeps), writes it to a file, and times reading it back and
+restoring an engine from it: recovery from a snapshot with nothing to fold
+after it. ``--check N`` then runs N more events through the restored and
+the original engine and checks that their outputs are byte-identical.
 """
 
 from __future__ import annotations
@@ -22,9 +32,12 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import os
 import platform
 import random
+import resource
 import sys
+import tempfile
 import time
 import tracemalloc
 from collections import deque
@@ -38,6 +51,7 @@ from events import (
     ExpertProfile,
     ExpertStatus,
     InputEvent,
+    OutputEvent,
     TaskAssigned,
     TaskCreated,
     TaskDeclined,
@@ -46,7 +60,7 @@ from events import (
     decode_input,
     encode,
 )
-from router import Engine
+from router import Engine, restore, snapshot
 
 DOMAINS = ["general", "business", "humanities", "stem"]
 LANGUAGES = ["en", "fr", "de", "hi", "id", "it", "pt", "es", "th", "vi"]
@@ -208,6 +222,74 @@ def codec_rate(sample: list[bytes]) -> float:
     return len(sample) / (time.perf_counter() - started)
 
 
+def peak_rss() -> int:
+    """The process's peak resident set size so far, in bytes (Linux reports KiB)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def recover(
+    box: list[Engine], load: Workload, holders: deque[tuple[str, str]], args: argparse.Namespace
+) -> dict[str, object]:
+    """Snapshot the engine to a file, restore it, and check a continuation if asked.
+
+    The engine comes in ``box`` so that, with no check to make, the original
+    can be dropped before the restore, as a restarted process would have it.
+    """
+    engine = box.pop()
+    started = time.perf_counter()
+    blob = snapshot(engine)
+    saved = time.perf_counter() - started
+    if not args.check:
+        del engine
+    with tempfile.NamedTemporaryFile(prefix="triage-bench-", suffix=".snapshot") as file:
+        file.write(blob)
+        file.flush()
+        os.fsync(file.fileno())
+        size = len(blob)
+        del blob
+        gc.collect()
+        started = time.perf_counter()
+        restored = restore(Path(file.name).read_bytes())
+        restored_in = time.perf_counter() - started
+    figures: dict[str, object] = {
+        "snapshot_bytes": size,
+        "snapshot_seconds": round(saved, 2),
+        "restore_seconds": round(restored_in, 2),
+    }
+    if args.check:
+        figures["continuation_identical"] = same_continuation(
+            engine, restored, load, holders, args.check, args.experts
+        )
+    return figures
+
+
+def same_continuation(
+    engine: Engine,
+    restored: Engine,
+    load: Workload,
+    holders: deque[tuple[str, str]],
+    count: int,
+    experts: int,
+) -> bool:
+    """Whether both engines give byte-identical outputs for the same next events."""
+    recorded: list[tuple[InputEvent, list[bytes]]] = []
+    original = engine.apply
+
+    def recording(event: InputEvent) -> list[OutputEvent]:
+        outputs = original(event)
+        recorded.append((event, [encode(out) for out in outputs]))
+        return outputs
+
+    engine.apply = recording  # type: ignore[method-assign]
+    try:
+        measure(engine, load, holders, count, 10**9, experts)
+    finally:
+        del engine.apply
+    return all(
+        [encode(out) for out in restored.apply(event)] == outputs for event, outputs in recorded
+    )
+
+
 def memory(experts: int, queued: int, seed: int) -> tuple[float, float]:
     """Bytes per expert and per queued task, by tracemalloc on fresh engines."""
     gc.collect()
@@ -235,7 +317,7 @@ def memory(experts: int, queued: int, seed: int) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--experts", type=int, default=100_000)
-    parser.add_argument("--queued", type=int, default=1_000_000)
+    parser.add_argument("--tasks", "--queued", dest="queued", type=int, default=1_000_000)
     parser.add_argument("--events", type=int, default=200_000)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
@@ -243,6 +325,10 @@ def main() -> None:
         type=int,
         default=0,
         help="experts for the memory probe (tasks x10); default: the full sizes",
+    )
+    parser.add_argument("--snapshot", action="store_true", help="time a snapshot and its restore")
+    parser.add_argument(
+        "--check", type=int, default=0, help="with --snapshot: compare N more events' outputs"
     )
     args = parser.parse_args()
 
@@ -257,6 +343,11 @@ def main() -> None:
     spent, sample = measure(engine, load, holders, args.events, args.queued, args.experts)
     core_rate = args.events / spent
     codec = codec_rate(sample)
+    recovery: dict[str, object] = {}
+    if args.snapshot:
+        box = [engine]
+        del engine, ws
+        recovery = recover(box, load, holders, args)
     probe = args.memory_sample or args.experts
     per_expert, per_task = memory(
         probe, probe * 10 if args.memory_sample else args.queued, args.seed
@@ -266,6 +357,7 @@ def main() -> None:
         "machine": f"{platform.machine()}, Python {platform.python_version()}",
         "experts": args.experts,
         "queued_at_start": queued_now,
+        "setup_seconds": round(setup, 1),
         "setup_events_per_s": round((2 * args.experts + args.queued) / setup),
         "measured_events": args.events,
         "core_events_per_s": round(core_rate),
@@ -273,6 +365,8 @@ def main() -> None:
         "core_vs_roundtrip": round(core_rate / codec, 3),
         "bytes_per_expert": round(per_expert),
         "bytes_per_queued_task": round(per_task),
+        "peak_rss_bytes": peak_rss(),
+        **recovery,
     }
     print(json.dumps(result, indent=2))
 
