@@ -7,8 +7,11 @@
 Every policy plays the same scenario (``triage demo``'s, same seed) from the
 start, so who gets a task changes what happens next. The world is
 ``triage/ops/_world.py``: hidden quality per expert, domain and kind,
-reviewers who err, QA audits of a share of the experts' reviews. "With
-gates" puts a quality gate on written pairs (0.82 at first, 0.78 after 30
+reviewers who err, QA audits of a share of the experts' reviews. "Without
+gates" is the demo's work in plain v1 (``Scenario(v1_1=False)``); "with
+gates" is the demo's v1.1 work (gated red-teaming and audits, edits to the
+writer first, rating with adaptive overlap, steps that widen thin pools)
+plus a quality gate on written pairs (0.82 at first, 0.78 after 30
 minutes, lifted after 3 hours), as steps of contract v1.1.
 
 The table gives, per policy: passed reviews per expert-hour of submitted

@@ -167,7 +167,13 @@ def _engine(name: str, truth: Truth, seed: int) -> Engine:
 
 
 def run_policy(scenario: Scenario, name: str, settings: Settings, *, gates: bool) -> Figures:
-    """One policy, closed loop, in the harness's world of the scenario's seed."""
+    """One policy, closed loop, in the harness's world of the scenario's seed.
+
+    Without gates the demo's work is v1 (no steps, gates, named experts or
+    overlap: ``Scenario(v1_1=False)``); with gates it is the demo's v1.1
+    work, plus the harness's gate on written pairs.
+    """
+    scenario = msgspec.structs.replace(scenario, v1_1=gates)
     truth = Truth(scenario.seed, spread=settings.spread, noise=settings.noise)
     engine = _engine(name, truth, scenario.seed)
     tally = _Tally(truth, engine)
