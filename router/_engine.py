@@ -137,7 +137,7 @@ class Engine:
                 self._end(step, task, ws.experts[expert_id], "expired")
         week = week_index(now)
         if week != ws.week:
-            ws.week = week
+            ws.new_week(week)
             for expert in ws.experts.values():
                 if ws.refresh_idle(expert):
                     step.experts[expert.expert] = expert
@@ -349,6 +349,8 @@ class Engine:
         record.reviews += 1
         record.total += event.score
         record.passed += event.passed
+        if expert.idle:
+            ws.rekey(expert)
         if ws.gated and expert.idle:
             # A better record may open a gated task to this expert at this moment.
             step.experts[expert.expert] = expert
@@ -409,7 +411,8 @@ class Engine:
         if give_back and week_index(assigned) == expert.week:
             expert.used -= task.minutes
         if not expert.removed:
-            step.ws.refresh_idle(expert)
+            if step.ws.refresh_idle(expert) and give_back:
+                step.ws.rekey(expert)
             step.experts[expert.expert] = expert
 
     def _end(self, step: Step, task: Task, expert: Expert, reason: RequeueReason) -> None:

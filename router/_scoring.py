@@ -1,11 +1,16 @@
 """Who gets a task: eligibility, the policy's score, and the reasons given for it.
 
-``choose`` is the hot loop of routing: it runs for every task dispatch
-tries, over the idle experts of the task's pool. It applies the contract's
-rules 1 and 2 cheapest check first and scores only the experts who pass.
+``scan`` is the reference choice: it looks at every idle expert of the
+task's pool, applies the contract's rules 1 and 2 cheapest check first and
+scores only the experts who pass. Routing uses it on small pools, for tasks
+with a gate or an allow-list, and under a ``Ranking``; on large pools the
+idle index (``_index``) makes the same choice without looking at them all.
 ``score`` and ``reasons`` are the policy (see ``_policy``) made concrete
 for one expert and one task; ``reasons`` is what a person reads to check a
-decision, so it names every part of the score.
+decision, so it names every part of the score. The score's first partial
+sum, quality and load (``steady``), changes only with events; idle and fit
+depend on the moment and the task. The index orders experts by the first
+and bounds the others.
 """
 
 from __future__ import annotations
@@ -23,11 +28,14 @@ __all__ = [
     "EDUCATION_NAMES",
     "Ranking",
     "admitted",
-    "choose",
+    "fit_of",
+    "idle_of",
     "personal",
     "reasons",
     "record_of",
+    "scan",
     "score",
+    "steady",
     "v1_1_reasons",
 ]
 
@@ -55,10 +63,10 @@ class Ranking(Protocol):
         ...
 
 
-def choose(
+def scan(
     ws: Workspace, task: Task, policy: Policy, ranking: Ranking | None = None
 ) -> tuple[Expert | None, int]:
-    """The best-scored expert who can take the task now, and how many can.
+    """The best-scored expert who can take the task now, and how many can: every one looked at.
 
     The pool's idle set already holds only available experts with an open
     slot, so what is left to check is the task's requirement, the week's
@@ -139,10 +147,47 @@ def admitted(expert: Expert, task: Task, policy: Policy) -> bool:
     return extras.gate is None or record_of(expert, task.domain, policy) >= extras.gate
 
 
+def steady(expert: Expert, domain: str, week: int, policy: Policy) -> float:
+    """The part of the score that only events change: weighted quality plus weighted load.
+
+    A review changes the quality; an assignment, minutes given back and a
+    new week change the load. It is the total's first partial sum (see
+    ``score``), so the total never falls as it rises: the idle index keeps
+    experts in its order.
+    """
+    quality = record_of(expert, domain, policy)
+    return policy.quality * quality + policy.load * (1.0 - expert.used_in(week) / expert.capacity)
+
+
+def idle_of(last_assigned: int, clock: int, horizon: float) -> float:
+    """The idle part: time since the last assignment over the horizon (µs), at most 1.
+
+    Never assigned is 1; it never rises as ``last_assigned`` does.
+    """
+    if last_assigned < 0:
+        return 1.0
+    return min(1.0, (clock - last_assigned) / horizon)
+
+
+def fit_of(domain_level: int, language_level: int, education: int, task: Task) -> float:
+    """The fit part: 1 less the mean excess of the expert's levels over the task's."""
+    excess = (
+        (domain_level - task.skill) / 4
+        + (language_level - task.fluency) / 6
+        + (education - task.education) / 4
+    ) / 3
+    return 1.0 - excess
+
+
 def score(ws: Workspace, expert: Expert, task: Task, policy: Policy) -> Score:
-    """The policy's score of an eligible expert for the task, with its four parts."""
-    record = expert.records.get(task.domain) if expert.records else None
-    quality = policy.quality_of(record.reviews, record.total) if record else policy.quality_prior
+    """The policy's score of an eligible expert for the task, with its four parts.
+
+    The total is ``steady`` + weighted idle + weighted fit, summed in that
+    order; idle and fit are written out here rather than called, as this
+    runs for every candidate of a scan (a property test holds the idle
+    index, which calls them, to the same sums).
+    """
+    quality = record_of(expert, task.domain, policy)
     load = 1.0 - expert.used_in(ws.week) / expert.capacity
     if expert.last_assigned < 0:
         idle = 1.0

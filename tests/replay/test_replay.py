@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+import router._index
 from events import decode_input, encode
 from router import Engine, Policy
 from tests.streams import jsonl, simulated
@@ -55,6 +56,19 @@ def test_golden_log_replays_byte_for_byte() -> None:
 def test_v1_1_golden_log_replays_byte_for_byte() -> None:
     """Steps, gates, an allow-list and adaptive overlap: checked by hand once, pinned here."""
     assert journal_of(_inputs(QUICKSTART_V1_1)) == GOLDEN_V1_1.read_bytes()
+
+
+def test_golden_logs_replay_byte_for_byte_through_the_idle_index(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The index of large pools, used on every pool here, decides exactly as the scan."""
+    monkeypatch.setattr(router._index, "INDEX_FROM", 1)
+    assert journal_of(_inputs(QUICKSTART)) == GOLDEN.read_bytes()
+    assert journal_of(_inputs(QUICKSTART_V1_1)) == GOLDEN_V1_1.read_bytes()
+    events = list(simulated(60, 6, 11))
+    indexed = journal_of(events)
+    monkeypatch.setattr(router._index, "INDEX_FROM", 2**62)
+    assert indexed == journal_of(events)
 
 
 _DIGEST = """
