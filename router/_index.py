@@ -50,7 +50,6 @@ INDEX_FROM = 128
 
 Levels = tuple[int, int, int]  # domain level, language level, education
 _INFINITY = math.inf
-_NEVER = 2**63  # after any last assignment
 
 
 def choose(
@@ -86,7 +85,16 @@ class _Class:
     task reads them for every class its requirement admits.
     """
 
-    __slots__ = ("by_key", "by_last", "first_key", "first_last", "levels", "rooms", "shortest")
+    __slots__ = (
+        "by_key",
+        "by_last",
+        "first_key",
+        "first_last",
+        "levels",
+        "rooms",
+        "shortest",
+        "size",
+    )
 
     def __init__(self, levels: Levels) -> None:
         self.levels = levels
@@ -96,24 +104,37 @@ class _Class:
         self.first_key = _INFINITY  # by_key[0][0]: minus the highest steady part
         self.first_last = 0  # by_last[0][0]: the earliest last assignment
         self.shortest = 0  # rooms[0]: the fewest minutes left
+        self.size = 0  # len(rooms), without a call
 
     def add(self, key: float, last: int, room: int, name: str) -> None:
-        if self.rooms:
+        if self.size:
             self.first_key = min(self.first_key, key)
             self.first_last = min(self.first_last, last)
             self.shortest = min(self.shortest, room)
         else:
             self.first_key, self.first_last, self.shortest = key, last, room
+        self.size += 1
         self.by_key.add((key, name))
         self.by_last.add((last, name))
         self.rooms.add(room)
+
+    def fill(self, items: list[tuple[float, int, int, str]]) -> None:
+        """List many experts at once (sorted in one go): an empty class being built."""
+        self.by_key = SortedList((key, name) for key, _, _, name in items)
+        self.by_last = SortedList((last, name) for _, last, _, name in items)
+        self.rooms = SortedList(room for _, _, room, _ in items)
+        self.size = len(items)
+        self.first_key = self.by_key[0][0]
+        self.first_last = self.by_last[0][0]
+        self.shortest = self.rooms[0]
 
     def remove(self, key: float, last: int, room: int, name: str) -> None:
         by_key, by_last, rooms = self.by_key, self.by_last, self.rooms
         by_key.remove((key, name))
         by_last.remove((last, name))
         rooms.remove(room)
-        if rooms:
+        self.size -= 1
+        if self.size:
             if key == self.first_key:
                 self.first_key = by_key[0][0]
             if last == self.first_last:
@@ -130,26 +151,34 @@ class PoolIndex:
 
     __slots__ = ("classes", "domain", "entries", "language", "menus", "policy", "week")
 
-    def __init__(self, ws: Workspace, key: PoolKey, pool: Pool, policy: Policy) -> None:
-        self.domain, self.language = key
+    def __init__(self, ws: Workspace, pool_key: PoolKey, pool: Pool, policy: Policy) -> None:
+        self.domain, self.language = pool_key
         self.week = ws.week
         self.policy = policy
         self.classes: dict[Levels, _Class] = {}
         self.entries: dict[str, _Entry] = {}
-        #: requirement -> the classes that meet it with their weighted fit, best fit first
+        #: requirement -> the classes that meet it, with their weighted fit
         self.menus: dict[Requirement, list[tuple[_Class, float]]] = {}
-        experts = ws.experts
+        listed: dict[Levels, list[tuple[float, int, int, str]]] = {}
         for name in pool.idle:
-            self.enter(experts[name])
+            levels, key, last, room = self._parts(ws.experts[name])
+            listed.setdefault(levels, []).append((key, last, room, name))
+        for levels, items in listed.items():
+            group = self.classes[levels] = _Class(levels)
+            group.fill(items)
+            for key, last, room, name in items:
+                self.entries[name] = (group, key, last, room)
+
+    def _parts(self, expert: Expert) -> tuple[Levels, float, int, int]:
+        """The expert's class, minus their steady part, last assignment and minutes left."""
+        levels = (expert.domains[self.domain], expert.languages[self.language], expert.education)
+        key = -steady(expert, self.domain, self.week, self.policy)
+        return levels, key, expert.last_assigned, expert.capacity - expert.used_in(self.week)
 
     def enter(self, expert: Expert) -> None:
         """List the expert, or list them again after a change of their score's parts."""
         name = expert.expert
-        week = self.week
-        levels = (expert.domains[self.domain], expert.languages[self.language], expert.education)
-        key = -steady(expert, self.domain, week, self.policy)
-        last = expert.last_assigned
-        room = expert.capacity - expert.used_in(week)
+        levels, key, last, room = self._parts(expert)
         old = self.entries.get(name)
         if old is not None:
             group, old_key, old_last, old_room = old
@@ -181,53 +210,67 @@ class PoolIndex:
                 and levels[1] >= task.fluency
                 and levels[2] >= task.education
             ]
-            # Best fit first, then by levels: an order of the classes alone.
-            menu.sort(key=lambda item: (-item[1], item[0].levels))
+            menu.sort(key=lambda item: item[0].levels)  # an order of the classes alone
             self.menus[task.requirement] = menu
         return menu
 
     def best(self, ws: Workspace, task: Task) -> tuple[Expert | None, int]:
         """The choice ``scan`` makes for a task without gate or allow-list, and the count."""
         minutes = task.minutes
-        menu = self._menu(task)
-        eligible, first_key, first_last = _count(menu, minutes)
+        policy = self.policy
+        weight = policy.idle
+        horizon = policy.idle_horizon_hours * HOUR
+        clock = ws.clock
+        eligible = 0
+        candidates: list[tuple[float, _Class, float]] = []
+        for group, fit in self._menu(task):
+            size = group.size
+            if not size:
+                continue
+            if group.shortest < minutes:
+                size -= group.rooms.bisect_left(minutes)
+                if not size:
+                    continue
+            eligible += size
+            # Nobody in the class scores above its highest steady part with its longest
+            # idle. (``idle_of``, written out: this runs for every class of every task.)
+            last = group.first_last
+            if last < 0:
+                idle = weight
+            else:
+                idle = (clock - last) / horizon
+                idle = weight * (idle if idle < 1.0 else 1.0)
+            bound = -group.first_key + idle + fit
+            candidates.append((bound, group, fit))
         barred = _barred(ws, task)
         if barred:
-            skill, fluency, education = task.requirement
-            for name in barred:
-                entry = self.entries.get(name)
-                if entry is not None and entry[3] >= minutes:
-                    levels = entry[0].levels
-                    if levels[0] >= skill and levels[1] >= fluency and levels[2] >= education:
-                        eligible -= 1
+            eligible -= self._counted(barred, task)
         if not eligible:
             return None, 0
-        search = _Search(self, ws.clock, minutes, barred)
-        # Nobody admitted scores above the highest steady part with the longest idle.
-        ceiling = -first_key + search.weight * idle_of(first_last, search.clock, search.horizon)
-        for group, fit in menu:
-            if ceiling + fit < search.total:
-                break  # the menu is in falling fit: nobody further can win
-            if group.rooms and (group.shortest >= minutes or group.rooms[-1] >= minutes):
-                search.walk(group, fit)
+        # The most promising class first: the best found there prunes the others.
+        candidates.sort(key=_bound, reverse=True)
+        search = _Search(self, clock, minutes, barred)
+        for bound, group, fit in candidates:
+            if bound < search.total:
+                break
+            search.walk(group, fit)
         return ws.experts[search.best], eligible
 
+    def _counted(self, names: frozenset[str] | set[str], task: Task) -> int:
+        """How many of these names are among the idle experts counted for the task."""
+        skill, fluency, education = task.requirement
+        counted = 0
+        for name in names:
+            entry = self.entries.get(name)
+            if entry is not None and entry[3] >= task.minutes:
+                levels = entry[0].levels
+                if levels[0] >= skill and levels[1] >= fluency and levels[2] >= education:
+                    counted += 1
+        return counted
 
-def _count(menu: list[tuple[_Class, float]], minutes: int) -> tuple[int, float, int]:
-    """How many in the menu's classes have the minutes left; their top key and earliest last."""
-    eligible = 0
-    first_key = _INFINITY
-    first_last = _NEVER
-    for group, _ in menu:
-        rooms = group.rooms
-        if rooms:
-            if group.shortest >= minutes:
-                eligible += len(rooms)
-            else:
-                eligible += len(rooms) - rooms.bisect_left(minutes)
-            first_key = min(first_key, group.first_key)
-            first_last = min(first_last, group.first_last)
-    return eligible, first_key, first_last
+
+def _bound(candidate: tuple[float, _Class, float]) -> float:
+    return candidate[0]
 
 
 class _Search:
@@ -251,12 +294,9 @@ class _Search:
         """The threshold algorithm over one class: its two orders side by side."""
         weight, horizon, clock = self.weight, self.horizon, self.clock
         best_total, best = self.total, self.best
-        bound = -group.first_key + weight * idle_of(group.first_last, clock, horizon) + fit
-        if bound < best_total:
-            return
         entries, minutes, barred = self.entries, self.minutes, self.barred
         by_key, by_last = group.by_key, group.by_last
-        size = len(by_key)
+        size = group.size
         i = j = 0
         while i < size and j < size:
             key, first = by_key[i]
