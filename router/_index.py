@@ -1,7 +1,7 @@
 """The idle index of a large pool: the policy's choice without scoring every idle expert.
 
 A task arriving into a pool of many idle experts would have ``scan`` score
-them all. Above :data:`INDEX_FROM` idle experts the pool keeps a
+them all. From :data:`INDEX_FROM` idle experts on, the pool keeps a
 :class:`PoolIndex` instead, which gives the same answer, the same expert and
 the same count of eligible experts, from a few of them:
 
@@ -46,7 +46,7 @@ __all__ = ["INDEX_FROM", "PoolIndex", "choose"]
 #: Idle experts in a pool from which it keeps an index; it drops it below a
 #: quarter of that. A module setting (not policy): both paths choose alike,
 #: and the benchmark sets it out of reach to measure the scan.
-INDEX_FROM = 128
+INDEX_FROM = 64
 
 Levels = tuple[int, int, int]  # domain level, language level, education
 _INFINITY = math.inf
