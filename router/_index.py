@@ -21,6 +21,11 @@ the same count of eligible experts, from a few of them:
   only larger ids left at both positions. Ties go to the smallest id, as in
   a scan, and a property test holds the two to the same decisions.
 
+The order by ``steady`` is for tasks of one *facet* (``_scoring.facet``):
+what of a task beyond its pool the steady part depends on. Today that is
+nothing, so a pool has one index; a quality by kind would make each kind a
+facet, and the pool keeps one index per facet asked (:class:`PoolIndexes`).
+
 The index is derived state: the workspace tells it of every change to the
 idle set and of every change to an idle expert's score (``Workspace.rekey``),
 a new week drops it, and it is rebuilt from the idle set when needed, never
@@ -38,10 +43,10 @@ from sortedcontainers import SortedList
 from events import HOUR
 
 from ._policy import Policy
-from ._scoring import Ranking, fit_of, idle_of, scan, steady
+from ._scoring import Ranking, facet, fit_of, idle_of, scan, steady
 from ._state import Expert, Pool, PoolKey, Requirement, Task, Workspace
 
-__all__ = ["INDEX_FROM", "PoolIndex", "choose"]
+__all__ = ["INDEX_FROM", "PoolIndex", "PoolIndexes", "choose"]
 
 #: Idle experts in a pool from which it keeps an index; it drops it below a
 #: quarter of that. A module setting (not policy): both paths choose alike,
@@ -63,19 +68,40 @@ def choose(
     pool = ws.pools.get(task.pool)
     if pool is None or not pool.idle:
         return None, 0
-    index = cast("PoolIndex | None", pool.index)  # the only kind of index there is
-    if index is None:
+    indexes = cast("PoolIndexes | None", pool.index)  # the only kind of index there is
+    if indexes is None:
         if len(pool.idle) < INDEX_FROM or task.extra or ranking is not None:
             return scan(ws, task, policy, ranking)
-        index = pool.index = PoolIndex(ws, task.pool, pool, policy)
+        indexes = pool.index = PoolIndexes()
     elif len(pool.idle) < INDEX_FROM // 4:
         pool.index = None
         return scan(ws, task, policy, ranking)
-    elif index.policy is not policy or index.week != ws.week:
-        index = pool.index = PoolIndex(ws, task.pool, pool, policy)
     if task.extra or ranking is not None:
         return scan(ws, task, policy, ranking)
+    key = facet(task, policy)
+    index = indexes.by_facet.get(key)
+    if index is None or index.policy is not policy or index.week != ws.week:
+        index = indexes.by_facet[key] = PoolIndex(ws, task.pool, pool, policy, key)
     return index.best(ws, task)
+
+
+class PoolIndexes:
+    """A pool's idle indexes, one per facet of the tasks asked (see ``_scoring.facet``)."""
+
+    __slots__ = ("by_facet",)
+
+    def __init__(self) -> None:
+        self.by_facet: dict[str, PoolIndex] = {}
+
+    def enter(self, expert: Expert) -> None:
+        """The expert is idle in the pool, newly or with a changed score."""
+        for index in self.by_facet.values():
+            index.enter(expert)
+
+    def leave(self, expert: str) -> None:
+        """The expert is no longer idle in the pool."""
+        for index in self.by_facet.values():
+            index.leave(expert)
 
 
 class _Class:
@@ -147,12 +173,15 @@ _Entry = tuple[_Class, float, int, int]  # class, -steady, last assigned, minute
 
 
 class PoolIndex:
-    """The idle experts of one pool, by class and in score order, for one week and policy."""
+    """The idle experts of one pool, by class and in score order, for one week, policy, facet."""
 
-    __slots__ = ("classes", "domain", "entries", "language", "menus", "policy", "week")
+    __slots__ = ("classes", "domain", "entries", "facet", "language", "menus", "policy", "week")
 
-    def __init__(self, ws: Workspace, pool_key: PoolKey, pool: Pool, policy: Policy) -> None:
+    def __init__(
+        self, ws: Workspace, pool_key: PoolKey, pool: Pool, policy: Policy, facet: str = ""
+    ) -> None:
         self.domain, self.language = pool_key
+        self.facet = facet
         self.week = ws.week
         self.policy = policy
         self.classes: dict[Levels, _Class] = {}
@@ -172,7 +201,7 @@ class PoolIndex:
     def _parts(self, expert: Expert) -> tuple[Levels, float, int, int]:
         """The expert's class, minus their steady part, last assignment and minutes left."""
         levels = (expert.domains[self.domain], expert.languages[self.language], expert.education)
-        key = -steady(expert, self.domain, self.week, self.policy)
+        key = -steady(expert, self.domain, self.facet, self.week, self.policy)
         return levels, key, expert.last_assigned, expert.capacity - expert.used_in(self.week)
 
     def enter(self, expert: Expert) -> None:

@@ -28,6 +28,7 @@ __all__ = [
     "EDUCATION_NAMES",
     "Ranking",
     "admitted",
+    "facet",
     "fit_of",
     "idle_of",
     "personal",
@@ -147,14 +148,26 @@ def admitted(expert: Expert, task: Task, policy: Policy) -> bool:
     return extras.gate is None or record_of(expert, task.domain, policy) >= extras.gate
 
 
-def steady(expert: Expert, domain: str, week: int, policy: Policy) -> float:
+def facet(task: Task, policy: Policy) -> str:
+    """What of a task, beyond its pool, ``steady`` depends on; "" while that is nothing.
+
+    The idle index keeps one order by ``steady`` per pool and facet. A
+    quality that depends on the task's kind, say, makes the kind the facet.
+    """
+    del task, policy  # today's quality is the record in the domain alone
+    return ""
+
+
+def steady(expert: Expert, domain: str, facet: str, week: int, policy: Policy) -> float:
     """The part of the score that only events change: weighted quality plus weighted load.
 
-    A review changes the quality; an assignment, minutes given back and a
-    new week change the load. It is the total's first partial sum (see
-    ``score``), so the total never falls as it rises: the idle index keeps
-    experts in its order.
+    For a task of the pool of ``domain`` and of the given ``facet`` (see
+    :func:`facet`). A review changes the quality; an assignment, minutes
+    given back and a new week change the load. It is the total's first
+    partial sum (see ``score``), so the total never falls as it rises: the
+    idle index keeps experts in its order.
     """
+    del facet  # see facet()
     quality = record_of(expert, domain, policy)
     return policy.quality * quality + policy.load * (1.0 - expert.used_in(week) / expert.capacity)
 

@@ -40,7 +40,7 @@ from events import (
     week_index,
 )
 from router import Engine, Policy, restore, snapshot
-from router._index import PoolIndex, choose
+from router._index import PoolIndex, PoolIndexes, choose
 from router._scoring import scan
 from router._state import Expert, Extras, Record, Task, Workspace
 from tests.streams import simulated
@@ -172,10 +172,13 @@ def test_the_index_chooses_as_the_scan_on_random_states(
         task = draw_task(data, ws, n, names)
         expected = chosen(scan(ws, task, policy))
         if pool.index is None:  # new, or dropped by a new week
-            pool.index = PoolIndex(ws, POOL, pool, policy)
-        assert isinstance(pool.index, PoolIndex)
+            pool.index = PoolIndexes()
+        assert isinstance(pool.index, PoolIndexes)
+        index = pool.index.by_facet.get("")
+        if index is None or index.week != ws.week:
+            index = pool.index.by_facet[""] = PoolIndex(ws, POOL, pool, policy)
         if not task.extra:
-            assert chosen(pool.index.best(ws, task)) == expected
+            assert chosen(index.best(ws, task)) == expected
         with index_from(1):
             assert chosen(choose(ws, task, policy)) == expected
         # Change the state between tasks as the engine does, through the same calls.
@@ -222,25 +225,29 @@ def check_indexes(engine: Engine) -> None:
     """Every index of every pool holds what a rebuild from the idle set would."""
     for ws in engine.workspaces.values():
         for key, pool in ws.pools.items():
-            index = pool.index
-            if index is None:
+            if pool.index is None:
                 continue
-            assert isinstance(index, PoolIndex)
-            if index.week != ws.week or index.policy is not engine.policy:
-                continue  # stale: choose rebuilds it before any use
-            fresh = PoolIndex(ws, key, pool, index.policy)
-            assert set(index.entries) == set(pool.idle)
-            assert {n: (e[0].levels, *e[1:]) for n, e in index.entries.items()} == {
-                n: (e[0].levels, *e[1:]) for n, e in fresh.entries.items()
-            }
-            for levels, group in index.classes.items():
-                listed = [n for n, e in index.entries.items() if e[0] is group]
-                assert len(group.rooms) == len(group.by_key) == len(group.by_last) == len(listed)
-                if listed:
-                    assert group.first_key == group.by_key[0][0]
-                    assert group.first_last == group.by_last[0][0]
-                    assert group.shortest == group.rooms[0]
-                    assert levels in fresh.classes
+            assert isinstance(pool.index, PoolIndexes)
+            for index in pool.index.by_facet.values():
+                if index.week != ws.week or index.policy is not engine.policy:
+                    continue  # stale: choose rebuilds it before any use
+                check_index(index, PoolIndex(ws, key, pool, index.policy, index.facet))
+                assert set(index.entries) == set(pool.idle)
+
+
+def check_index(index: PoolIndex, fresh: PoolIndex) -> None:
+    assert {n: (e[0].levels, *e[1:]) for n, e in index.entries.items()} == {
+        n: (e[0].levels, *e[1:]) for n, e in fresh.entries.items()
+    }
+    for levels, group in index.classes.items():
+        listed = [n for n, e in index.entries.items() if e[0] is group]
+        assert len(group.rooms) == len(group.by_key) == len(group.by_last) == len(listed)
+        assert group.size == len(listed)
+        if listed:
+            assert group.first_key == group.by_key[0][0]
+            assert group.first_last == group.by_last[0][0]
+            assert group.shortest == group.rooms[0]
+            assert levels in fresh.classes
 
 
 def draw_event(
@@ -362,7 +369,8 @@ def test_a_large_pool_uses_the_index_and_drops_it_when_it_shrinks() -> None:
             )
         )
         if i == 0:
-            assert isinstance(pool.index, PoolIndex)
+            assert isinstance(pool.index, PoolIndexes)
+            assert list(pool.index.by_facet) == [""]
     assert len(pool.idle) == 10 and pool.index is None
 
 
