@@ -187,7 +187,7 @@ class ClassQueue:
 
 
 class IdleIndex(Protocol):
-    """What a pool tells its idle index (``_index.PoolIndex``) of the idle experts."""
+    """What a pool tells its idle indexes (``_index.PoolIndexes``) of the idle experts."""
 
     def enter(self, expert: Expert) -> None:
         """The expert is idle in the pool, newly or with a changed score."""
