@@ -1,6 +1,7 @@
 """Tasks arriving into one pool of many idle experts: the scan against the idle index.
 
     python bench/bench_pool.py [--sizes 1000 10000 100000] [--tasks 5000] [--scan-tasks 1000]
+                               [--policy learned|balanced]
 
 One workspace, N expert profiles in one domain and one language, all
 available (levels, education, weekly hours and concurrency drawn with a
@@ -13,7 +14,10 @@ idle index (the engine as it is) and with the full scan of every idle
 expert (``router._index.INDEX_FROM`` out of reach: the reference path); the
 outputs of the two runs must be the same bytes. The scan runs fewer tasks
 at the larger sizes, as each costs a pass over the pool; the rate is per
-task either way.
+task either way. The policy is the default (learned: one index per pool
+and task kind, five kinds here, each built by the first task of its kind
+inside the timed loop) or, with ``--policy balanced``, the policy of old
+logs (one index per pool).
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import router._index
 from events import ExpertProfile, ExpertStatus, TaskCreated, encode
-from router import Engine
+from router import BALANCED, DEFAULT_POLICY, Engine, Policy
 
 START = datetime(2026, 11, 2, 6, 0, tzinfo=UTC)
 WS = "bench"
@@ -86,13 +90,15 @@ def tasks(count: int, at: datetime, seed: int) -> list[TaskCreated]:
     return out
 
 
-def run(size: int, count: int, seed: int, *, scan: bool) -> tuple[float, float, list[bytes]]:
+def run(
+    size: int, count: int, seed: int, *, scan: bool, policy: Policy = DEFAULT_POLICY
+) -> tuple[float, float, list[bytes]]:
     """Tasks per second into a pool of ``size`` idle experts after the first, the first's
     seconds, and the outputs."""
     saved = router._index.INDEX_FROM
     router._index.INDEX_FROM = 2**62 if scan else saved
     try:
-        engine = Engine()
+        engine = Engine(policy)
         at = fill(engine, size, seed)
         stream = tasks(count, at, seed)
         gc.collect()
@@ -122,13 +128,15 @@ def main() -> None:
         "--scan-tasks", type=int, default=1_000, help="tasks per run of the scan, at most"
     )
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--policy", choices=["learned", "balanced"], default="learned")
     args = parser.parse_args()
+    policy = DEFAULT_POLICY if args.policy == "learned" else BALANCED
     rows = []
     for size in args.sizes:
         count = min(args.tasks, size // 2)
         scan_count = min(count, args.scan_tasks, max(100, 2_000_000 // size))
-        indexed, build, out_indexed = run(size, count, args.seed, scan=False)
-        scanned, _, out_scanned = run(size, scan_count, args.seed, scan=True)
+        indexed, build, out_indexed = run(size, count, args.seed, scan=False, policy=policy)
+        scanned, _, out_scanned = run(size, scan_count, args.seed, scan=True, policy=policy)
         same = out_indexed[: len(out_scanned)] == out_scanned
         rows.append(
             {
@@ -147,6 +155,7 @@ def main() -> None:
     result = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
         "machine": f"{platform.machine()}, Python {platform.python_version()}",
+        "policy": policy.name,
         "runs": rows,
     }
     print(json.dumps(result, indent=2))

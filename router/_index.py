@@ -22,9 +22,14 @@ the same count of eligible experts, from a few of them:
   a scan, and a property test holds the two to the same decisions.
 
 The order by ``steady`` is for tasks of one *facet* (``_scoring.facet``):
-what of a task beyond its pool the steady part depends on. Today that is
-nothing, so a pool has one index; a quality by kind would make each kind a
-facet, and the pool keeps one index per facet asked (:class:`PoolIndexes`).
+what of a task beyond its pool the steady part depends on. Under the
+balanced policy that is nothing, so a pool has one index; under the learned
+one it is the task's kind (its (domain, kind) record, and the agreement on
+a review kind), and the pool keeps one index per facet asked
+(:class:`PoolIndexes`). A kind that no idle expert of the pool has a record
+of scores everyone by the domain record alone: its tasks share the index of
+the facet "" (or, on a review kind, of :data:`AGREED`, the domain record
+with the agreement), the same keys to the last bit, until one of them has.
 
 The index is derived state: the workspace tells it of every change to the
 idle set and of every change to an idle expert's score (``Workspace.rekey``),
@@ -43,7 +48,7 @@ from sortedcontainers import SortedList
 from events import HOUR
 
 from ._policy import Policy
-from ._scoring import Ranking, facet, fit_of, idle_of, scan, steady
+from ._scoring import AGREED, Ranking, agreed, facet, fit_of, idle_of, scan, steady
 from ._state import Expert, Pool, PoolKey, Requirement, Task, Workspace
 
 __all__ = ["INDEX_FROM", "PoolIndex", "PoolIndexes", "choose"]
@@ -72,13 +77,16 @@ def choose(
     if indexes is None:
         if len(pool.idle) < INDEX_FROM or task.extra or ranking is not None:
             return scan(ws, task, policy, ranking)
-        indexes = pool.index = PoolIndexes()
+        indexes = pool.index = PoolIndexes(ws, task.domain, pool)
     elif len(pool.idle) < INDEX_FROM // 4:
         pool.index = None
         return scan(ws, task, policy, ranking)
     if task.extra or ranking is not None:
         return scan(ws, task, policy, ranking)
     key = facet(task, policy)
+    if key and policy.by_kind and not indexes.recorded.get(key):
+        # Nobody idle here has a record of this kind: the kind's quality is the domain's.
+        key = AGREED if agreed(task, policy) else ""
     index = indexes.by_facet.get(key)
     if index is None or index.policy is not policy or index.week != ws.week:
         index = indexes.by_facet[key] = PoolIndex(ws, task.pool, pool, policy, key)
@@ -86,20 +94,47 @@ def choose(
 
 
 class PoolIndexes:
-    """A pool's idle indexes, one per facet of the tasks asked (see ``_scoring.facet``)."""
+    """A pool's idle indexes, one per facet of the tasks asked (see ``_scoring.facet``).
 
-    __slots__ = ("by_facet",)
+    It also keeps, per task kind, who of the idle experts has a record of
+    that kind in the pool's domain (``recorded``), which tells ``choose``
+    when a kind's tasks can share the index of the domain record alone.
+    """
 
-    def __init__(self) -> None:
+    __slots__ = ("by_facet", "domain", "kinds_of", "recorded")
+
+    def __init__(self, ws: Workspace, domain: str, pool: Pool) -> None:
+        self.domain = domain
         self.by_facet: dict[str, PoolIndex] = {}
+        self.recorded: dict[str, set[str]] = {}
+        self.kinds_of: dict[str, tuple[str, ...]] = {}
+        for name in pool.idle:
+            self._record(ws.experts[name])
+
+    def _record(self, expert: Expert) -> None:
+        records = expert.records
+        record = records.get(self.domain) if records else None
+        kinds = tuple(record.kinds) if record is not None and record.kinds else ()
+        name = expert.expert
+        old = self.kinds_of.get(name, ())
+        if kinds == old:
+            return
+        for kind in old:
+            self.recorded[kind].discard(name)
+        for kind in kinds:
+            self.recorded.setdefault(kind, set()).add(name)
+        self.kinds_of[name] = kinds
 
     def enter(self, expert: Expert) -> None:
         """The expert is idle in the pool, newly or with a changed score."""
+        self._record(expert)
         for index in self.by_facet.values():
             index.enter(expert)
 
     def leave(self, expert: str) -> None:
         """The expert is no longer idle in the pool."""
+        for kind in self.kinds_of.pop(expert, ()):
+            self.recorded[kind].discard(expert)
         for index in self.by_facet.values():
             index.leave(expert)
 

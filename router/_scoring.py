@@ -24,6 +24,7 @@ from ._policy import Policy, Score
 from ._state import Expert, Extras, Task, Workspace
 
 __all__ = [
+    "AGREED",
     "CEFR_NAMES",
     "EDUCATION_NAMES",
     "Ranking",
@@ -185,6 +186,12 @@ def agreement_in(expert: Expert, policy: Policy) -> float:
     return policy.agreement_of(record.reviews, record.total)
 
 
+#: The facet of the domain record with the agreement part: no kind's record
+#: (never a kind: those have at most 128 characters). The idle index uses it
+#: for a review kind that no idle expert of the pool has a record of.
+AGREED: Final = "agreement:" + "*" * 128
+
+
 def facet(task: Task, policy: Policy) -> str:
     """What of a task, beyond its pool, ``steady`` depends on: its kind, or "" for nothing.
 
@@ -221,7 +228,7 @@ def steady(expert: Expert, domain: str, facet: str, week: int, policy: Policy) -
             if kind is not None:
                 quality = policy.kind_quality_of(quality, kind.reviews, kind.total)
     load = 1.0 - expert.used_in(week) / expert.capacity
-    if facet and policy.agreement_share and facet in policy.review_kinds:
+    if facet and policy.agreement_share and (facet == AGREED or facet in policy.review_kinds):
         share = policy.agreement_share
         judged = (1.0 - share) * quality + share * agreement_in(expert, policy)
         return policy.quality * judged + policy.load * load

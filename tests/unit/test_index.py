@@ -198,7 +198,7 @@ def test_the_index_chooses_as_the_scan_on_random_states(
         task = draw_task(data, ws, n, names)
         expected = chosen(scan(ws, task, policy))
         if pool.index is None:  # new, or dropped by a new week
-            pool.index = PoolIndexes()
+            pool.index = PoolIndexes(ws, "stem", pool)
         assert isinstance(pool.index, PoolIndexes)
         key = facet(task, policy)
         learned = policy.by_kind or (policy.agreement_share and task.kind in policy.review_kinds)
@@ -431,7 +431,8 @@ def test_a_large_pool_uses_the_index_and_drops_it_when_it_shrinks() -> None:
         )
         if i == 0:
             assert isinstance(pool.index, PoolIndexes)
-            assert list(pool.index.by_facet) == ["write"]  # the learned default: by kind
+            # The learned default is by kind, but nobody has a record of "write": the domain.
+            assert list(pool.index.by_facet) == [""]
     assert len(pool.idle) == 10 and pool.index is None
 
 
