@@ -216,7 +216,9 @@ def steady(expert: Expert, domain: str, facet: str, week: int, policy: Policy) -
     reviewed and the agreement of its reviewers; an assignment, minutes
     given back and a new week change the load. It is the total's first
     partial sum, computed as ``score`` computes it, so the total never falls
-    as it rises: the idle index keeps experts in its order.
+    as it rises: the idle index keeps experts in its order. The facet
+    :data:`AGREED` is the domain record with the agreement: a review kind's
+    steady part for an expert with no record of that kind.
     """
     record = expert.records.get(domain) if expert.records else None
     if record is None:

@@ -326,7 +326,7 @@ class Workspace:
         return room
 
     def rekey(self, expert: Expert) -> None:
-        """An idle expert's quality, load or last assignment changed: tell the indexes."""
+        """An idle expert's records, agreement, load or last assignment changed."""
         for key, _, _ in expert.pools:
             index = self.pools[key].index
             if index is not None:
