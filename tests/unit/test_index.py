@@ -273,6 +273,8 @@ def check_indexes(engine: Engine) -> None:
             if pool.index is None:
                 continue
             assert isinstance(pool.index, PoolIndexes)
+            fresh = PoolIndexes(ws, key[0], pool)  # who has a record of each kind
+            assert {k: v for k, v in pool.index.recorded.items() if v} == fresh.recorded
             for index in pool.index.by_facet.values():
                 if index.week != ws.week or index.policy is not engine.policy:
                     continue  # stale: choose rebuilds it before any use
