@@ -20,6 +20,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/bench_core.py
+	$(BIN)/python bench/bench_pool.py
 	$(BIN)/python bench/bench_embedded.py
 
 bench-kafka: $(STAMP)  # starts its own local broker; a few minutes

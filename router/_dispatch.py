@@ -16,12 +16,12 @@ from typing import Final
 from events import MINUTE, TaskAssigned, from_micros
 
 from ._gaps import check_routable
+from ._index import choose
 from ._policy import Policy
 from ._scoring import (
     Ranking,
     admitted,
     agreed,
-    choose,
     learned_reasons,
     personal,
     reasons,
@@ -229,7 +229,8 @@ def _assign(
         expert.used = 0
     expert.used += task.minutes
     expert.last_assigned = now
-    ws.refresh_idle(expert)
+    if ws.refresh_idle(expert):
+        ws.rekey(expert)
     ws.lease(until, task.task, expert.expert)
     if ranking is not None:
         ranking.assigned(ws, task, expert)

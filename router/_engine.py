@@ -137,7 +137,7 @@ class Engine:
                 self._end(step, task, ws.experts[expert_id], "expired")
         week = week_index(now)
         if week != ws.week:
-            ws.week = week
+            ws.new_week(week)
             for expert in ws.experts.values():
                 if ws.refresh_idle(expert):
                     step.experts[expert.expert] = expert
@@ -357,6 +357,9 @@ class Engine:
         kind.reviews += 1
         kind.total += event.score
         kind.passed += event.passed
+        if expert.idle:
+            # Its quality in the domain and in the (domain, kind) changed: the idle index.
+            ws.rekey(expert)
         _compare(ws, task, event)
         if ws.gated and expert.idle:
             # A better record may open a gated task to this expert at this moment.
@@ -418,7 +421,8 @@ class Engine:
         if give_back and week_index(assigned) == expert.week:
             expert.used -= task.minutes
         if not expert.removed:
-            step.ws.refresh_idle(expert)
+            if step.ws.refresh_idle(expert) and give_back:
+                step.ws.rekey(expert)
             step.experts[expert.expert] = expert
 
     def _end(self, step: Step, task: Task, expert: Expert, reason: RequeueReason) -> None:
@@ -439,7 +443,9 @@ def _compare(ws: Workspace, task: Task, event: TaskReviewed) -> None:
     """Keep the review with its submission; each earlier one by another reviewer is compared.
 
     A comparison counts for both reviewers (those who are experts of the
-    workspace): closeness 1 - |score - other score|, in log order.
+    workspace): closeness 1 - |score - other score|, in log order. An idle
+    reviewer's agreement is part of its steady score on review kinds, so the
+    idle index hears of the change.
     """
     if task.reviews is None:
         task.reviews = {}
@@ -457,6 +463,8 @@ def _compare(ws: Workspace, task: Task, event: TaskReviewed) -> None:
                     expert.agreement = Record()
                 expert.agreement.reviews += 1
                 expert.agreement.total += closeness
+                if expert.idle:
+                    ws.rekey(expert)
     earlier.append((event.reviewer, event.score))
 
 

@@ -1,11 +1,16 @@
 """Who gets a task: eligibility, the policy's score, and the reasons given for it.
 
-``choose`` is the hot loop of routing: it runs for every task dispatch
-tries, over the idle experts of the task's pool. It applies the contract's
-rules 1 and 2 cheapest check first and scores only the experts who pass.
+``scan`` is the reference choice: it looks at every idle expert of the
+task's pool, applies the contract's rules 1 and 2 cheapest check first and
+scores only the experts who pass. Routing uses it on small pools, for tasks
+with a gate or an allow-list, and under a ``Ranking``; on large pools the
+idle index (``_index``) makes the same choice without looking at them all.
 ``score`` and ``reasons`` are the policy (see ``_policy``) made concrete
 for one expert and one task; ``reasons`` is what a person reads to check a
-decision, so it names every part of the score.
+decision, so it names every part of the score. The score's first partial
+sum, quality and load (``steady``), changes only with events; idle and fit
+depend on the moment and the task. The index orders experts by the first
+and bounds the others.
 """
 
 from __future__ import annotations
@@ -19,19 +24,24 @@ from ._policy import Policy, Score
 from ._state import Expert, Extras, Task, Workspace
 
 __all__ = [
+    "AGREED",
     "CEFR_NAMES",
     "EDUCATION_NAMES",
     "Ranking",
     "admitted",
     "agreed",
     "agreement_in",
-    "choose",
+    "facet",
+    "fit_of",
+    "idle_of",
     "learned_reasons",
     "personal",
     "quality_in",
     "reasons",
     "record_of",
+    "scan",
     "score",
+    "steady",
     "v1_1_reasons",
 ]
 
@@ -59,10 +69,10 @@ class Ranking(Protocol):
         ...
 
 
-def choose(
+def scan(
     ws: Workspace, task: Task, policy: Policy, ranking: Ranking | None = None
 ) -> tuple[Expert | None, int]:
-    """The best-scored expert who can take the task now, and how many can.
+    """The best-scored expert who can take the task now, and how many can: every one looked at.
 
     The pool's idle set already holds only available experts with an open
     slot, so what is left to check is the task's requirement, the week's
@@ -176,8 +186,86 @@ def agreement_in(expert: Expert, policy: Policy) -> float:
     return policy.agreement_of(record.reviews, record.total)
 
 
+#: The facet of the domain record with the agreement part: no kind's record
+#: (never a kind: those have at most 128 characters). The idle index uses it
+#: for a review kind that no idle expert of the pool has a record of.
+AGREED: Final = "agreement:" + "*" * 128
+
+
+def facet(task: Task, policy: Policy) -> str:
+    """What of a task, beyond its pool, ``steady`` depends on: its kind, or "" for nothing.
+
+    The idle index keeps one order by ``steady`` per pool and facet. A
+    quality by kind (``by_kind``) makes every kind a facet; an agreement
+    part makes each review kind one (the other kinds share ""). Under a
+    policy with neither, such as ``BALANCED``, every task has the facet "".
+    A kind is never "" (the contract gives it 1 to 128 characters).
+    """
+    if policy.by_kind or agreed(task, policy):
+        return task.kind
+    return ""
+
+
+def steady(expert: Expert, domain: str, facet: str, week: int, policy: Policy) -> float:
+    """The part of the score that only events change: weighted quality plus weighted load.
+
+    For a task of the pool of ``domain`` and of the given ``facet`` (see
+    :func:`facet`): the quality is that of ``score`` for a task of that
+    kind, the (domain, kind) record with ``by_kind``, mixed with the
+    agreement on a review kind. A review changes the records of the expert
+    reviewed and the agreement of its reviewers; an assignment, minutes
+    given back and a new week change the load. It is the total's first
+    partial sum, computed as ``score`` computes it, so the total never falls
+    as it rises: the idle index keeps experts in its order. The facet
+    :data:`AGREED` is the domain record with the agreement: a review kind's
+    steady part for an expert with no record of that kind.
+    """
+    record = expert.records.get(domain) if expert.records else None
+    if record is None:
+        quality = policy.quality_prior
+    else:
+        quality = policy.quality_of(record.reviews, record.total)
+        if policy.by_kind and record.kinds:
+            kind = record.kinds.get(facet)
+            if kind is not None:
+                quality = policy.kind_quality_of(quality, kind.reviews, kind.total)
+    load = 1.0 - expert.used_in(week) / expert.capacity
+    if facet and policy.agreement_share and (facet == AGREED or facet in policy.review_kinds):
+        share = policy.agreement_share
+        judged = (1.0 - share) * quality + share * agreement_in(expert, policy)
+        return policy.quality * judged + policy.load * load
+    return policy.quality * quality + policy.load * load
+
+
+def idle_of(last_assigned: int, clock: int, horizon: float) -> float:
+    """The idle part: time since the last assignment over the horizon (µs), at most 1.
+
+    Never assigned is 1; it never rises as ``last_assigned`` does.
+    """
+    if last_assigned < 0:
+        return 1.0
+    return min(1.0, (clock - last_assigned) / horizon)
+
+
+def fit_of(domain_level: int, language_level: int, education: int, task: Task) -> float:
+    """The fit part: 1 less the mean excess of the expert's levels over the task's."""
+    excess = (
+        (domain_level - task.skill) / 4
+        + (language_level - task.fluency) / 6
+        + (education - task.education) / 4
+    ) / 3
+    return 1.0 - excess
+
+
 def score(ws: Workspace, expert: Expert, task: Task, policy: Policy) -> Score:
-    """The policy's score of an eligible expert for the task, with its parts."""
+    """The policy's score of an eligible expert for the task, with its parts.
+
+    The total is ``steady`` + weighted idle + weighted fit, summed in that
+    order; quality, idle and fit are written out here rather than called,
+    as this runs for every candidate of a scan (a property test holds the
+    idle index, which calls ``steady``, ``idle_of`` and ``fit_of``, to the
+    same sums).
+    """
     record = expert.records.get(task.domain) if expert.records else None
     if record is None:
         quality = policy.quality_prior

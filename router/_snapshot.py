@@ -4,7 +4,8 @@ Recovery is a fold of the log; a snapshot is a cache of that fold, so that
 a restart folds only what follows it. It holds the primary state of every
 workspace (experts, tasks, leases, clock, the policy in force) in the
 order the engine built it, and restoring rebuilds the indexes (pools,
-class queues, idle sets) from it. The order matters: the engine iterates
+class queues, idle sets) from it; the idle index of a large pool
+(``_index``) is rebuilt by the first task that needs it. The order matters: the engine iterates
 experts, tasks, pools and classes in insertion order in a few places, and
 a restored engine must decide exactly as the one that was saved, for any
 continuation (a property test holds it to that).

@@ -5,13 +5,16 @@ it, the subset of them who could take work right now (``idle``), and its
 queued tasks split into *classes* by requirement (skill, fluency,
 education), each class ordered by rank: priority first, then age, then id.
 An expert who frees up looks only at the heads of the classes it meets in
-its own pools; a new task looks only at the idle experts of its pool.
+its own pools; a new task looks only at the idle experts of its pool, and
+in a large pool only at a few of them, through the pool's idle index
+(``_index``): the workspace tells the index of every change to the idle set
+and of every change to an idle expert's quality, load or last assignment.
 """
 
 from __future__ import annotations
 
 import heapq
-from typing import Final, TypeVar
+from typing import Final, Protocol, TypeVar
 
 import msgspec
 from sortedcontainers import SortedList
@@ -25,6 +28,7 @@ __all__ = [
     "ClassQueue",
     "Expert",
     "Extras",
+    "IdleIndex",
     "Pool",
     "Record",
     "Rung",
@@ -202,14 +206,28 @@ class ClassQueue:
                 self.shortest = min(self.minutes)
 
 
+class IdleIndex(Protocol):
+    """What a pool tells its idle indexes (``_index.PoolIndexes``) of the idle experts."""
+
+    def enter(self, expert: Expert) -> None:
+        """The expert is idle in the pool, newly or with a changed score."""
+        ...
+
+    def leave(self, expert: str) -> None:
+        """The expert is no longer idle in the pool."""
+        ...
+
+
 class Pool:
     """One (domain, language) pair: its experts, idle experts and queued tasks."""
 
-    __slots__ = ("classes", "experts", "idle", "menus", "queued")
+    __slots__ = ("classes", "experts", "idle", "index", "menus", "queued")
 
     def __init__(self) -> None:
         self.experts: set[str] = set()
         self.idle: set[str] = set()
+        #: Derived from ``idle``, kept only for a large idle set (see ``_index``).
+        self.index: IdleIndex | None = None
         self.classes: dict[Requirement, ClassQueue] = {}
         self.menus: dict[Requirement, list[ClassQueue]] = {}
         self.queued = 0
@@ -310,9 +328,26 @@ class Workspace:
                 pool = self.pool(key)
                 if room:
                     pool.idle.add(expert.expert)
+                    if pool.index is not None:
+                        pool.index.enter(expert)
                 else:
                     pool.idle.discard(expert.expert)
+                    if pool.index is not None:
+                        pool.index.leave(expert.expert)
         return room
+
+    def rekey(self, expert: Expert) -> None:
+        """An idle expert's records, agreement, load or last assignment changed."""
+        for key, _, _ in expert.pools:
+            index = self.pools[key].index
+            if index is not None:
+                index.enter(expert)
+
+    def new_week(self, week: int) -> None:
+        """Every load changes at once: drop the idle indexes, to be rebuilt when needed."""
+        self.week = week
+        for pool in self.pools.values():
+            pool.index = None
 
     def index(self, expert: Expert) -> None:
         for key, _, _ in expert.pools:
@@ -324,6 +359,8 @@ class Workspace:
             pool = self.pools[key]
             pool.experts.discard(expert.expert)
             pool.idle.discard(expert.expert)
+            if pool.index is not None:
+                pool.index.leave(expert.expert)
         expert.idle = False
 
     # --- leases --------------------------------------------------------------

@@ -15,6 +15,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
+import router._index
 from events import decode_input, encode
 from router import BALANCED, DEFAULT_POLICY, Engine, Policy
 from tests.streams import jsonl, simulated
@@ -112,6 +113,25 @@ def test_an_old_log_recovers_under_its_recorded_policy_and_carries_on(tmp_path: 
         lines.append(encode(event))
         lines.extend(encode(o) for o in engine.apply(event))
     assert dumped == b"".join(line + b"\n" for line in lines)
+
+
+def test_golden_logs_replay_byte_for_byte_through_the_idle_index(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The index of large pools, used on every pool here, decides exactly as the scan.
+
+    Under the balanced policy (one index per pool) and under the learned
+    default (one per pool and kind, with the agreement on review kinds).
+    """
+    monkeypatch.setattr(router._index, "INDEX_FROM", 1)
+    assert journal_of(_inputs(QUICKSTART), BALANCED) == GOLDEN.read_bytes()
+    assert journal_of(_inputs(QUICKSTART_V1_1), BALANCED) == GOLDEN_V1_1.read_bytes()
+    assert journal_of(_inputs(QUICKSTART)) == LEARNED.read_bytes()
+    assert journal_of(_inputs(QUICKSTART_V1_1)) == LEARNED_V1_1.read_bytes()
+    events = list(simulated(60, 6, 11))
+    indexed = [journal_of(events, policy) for policy in (BALANCED, DEFAULT_POLICY)]
+    monkeypatch.setattr(router._index, "INDEX_FROM", 2**62)
+    assert indexed == [journal_of(events, policy) for policy in (BALANCED, DEFAULT_POLICY)]
 
 
 _DIGEST = """

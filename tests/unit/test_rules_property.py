@@ -196,6 +196,14 @@ def dispatch_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(router._dispatch, "_FEW", 10**9 if request.param == "offers" else 0)
 
 
+@pytest.fixture(params=["scan", "index"], autouse=True)
+def choice_path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """And on both ways of choosing the expert: the full scan and the idle index of every pool."""
+    import router._index
+
+    monkeypatch.setattr(router._index, "INDEX_FROM", 2**62 if request.param == "scan" else 1)
+
+
 @given(st.data())
 def test_random_streams_keep_rules_1_to_4(data: st.DataObject) -> None:
     engine = Engine(POLICY)
