@@ -44,8 +44,13 @@ from collections import deque
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+# The tree's sources unless PYTHONPATH already names the tree: then PYTHONPATH's order
+# holds, and `PYTHONPATH=build/compiled:.` runs the compiled core (tools/compile_core.py).
+if not any(Path(entry or ".").resolve() == ROOT for entry in sys.path):
+    sys.path.insert(0, str(ROOT))
 
+import router._engine
 from events import (
     ClockTick,
     ExpertProfile,
@@ -355,6 +360,7 @@ def main() -> None:
     result = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d"),
         "machine": f"{platform.machine()}, Python {platform.python_version()}",
+        "core": "compiled" if router._engine.__file__.endswith(".so") else "pure Python",
         "experts": args.experts,
         "queued_at_start": queued_now,
         "setup_seconds": round(setup, 1),
