@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import sysconfig
 from pathlib import Path
 
 import pytest
@@ -19,11 +20,13 @@ from tools.compile_core import compiled_modules, source_digest
 
 ROOT = Path(__file__).resolve().parent.parent
 TOOL = ROOT / "tools" / "compile_core.py"
-SO = ".cpython-311-x86_64-linux-gnu.so"
+TRIAGE = str(Path(sys.executable).parent / "triage")
+SO = sysconfig.get_config_var("EXT_SUFFIX")
 
 #: Every golden replay and a simulated stream, each output encoded, then the snapshot.
 _REPLAY = """
 import sys
+import sysconfig
 sys.path[:0] = [p for p in sys.argv[2:] if p]
 from pathlib import Path
 import router._dispatch, router._engine, router._state, events._time
@@ -128,3 +131,40 @@ def test_without_a_compiler_the_tool_says_so_and_builds_nothing(tmp_path: Path) 
     assert "no C compiler" in result.stderr
     assert "pure Python" in result.stderr
     assert not out.exists()
+
+
+def _triage_dump(tmp: Path, name: str, pythonpath: str) -> bytes:
+    env = {**os.environ, "PYTHONPATH": pythonpath, "PYTHONHASHSEED": "0"}
+    log = str(tmp / f"{name}.db")
+    source = str(ROOT / "examples" / "quickstart-v1.1.jsonl")
+    for command in (
+        ["ingest", "--max-ahead-seconds", "0", "--log", log, source],
+        ["run", "--until-idle", "--log", log],
+    ):
+        subprocess.run([TRIAGE, *command], env=env, cwd=tmp, capture_output=True, check=True)
+    where = subprocess.run(
+        [sys.executable, "-c", "import router._engine as m; print(m.__file__)"],
+        env=env,
+        cwd=tmp,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    dump = subprocess.run(
+        [TRIAGE, "dump", "--log", log], env=env, cwd=tmp, capture_output=True, check=True
+    )
+    return where.stdout.encode() + dump.stdout
+
+
+def test_the_triage_command_runs_the_compiled_core_from_pythonpath(
+    compiled: Path, tmp_path: Path
+) -> None:
+    """As documented: ``PYTHONPATH=build/compiled:.`` before the tree runs the compiled core."""
+    pure = _triage_dump(tmp_path, "pure", str(ROOT))
+    native = _triage_dump(tmp_path, "compiled", f"{compiled}{os.pathsep}{ROOT}")
+    pure_file, _, pure_dump = pure.partition(b"\n")
+    native_file, _, native_dump = native.partition(b"\n")
+    assert pure_file.endswith(b"router/_engine.py")
+    assert native_file.endswith(f"router/_engine{SO}".encode())
+    assert pure_dump.count(b'"type":"task.assigned"') > 10
+    assert native_dump == pure_dump
