@@ -137,6 +137,7 @@ def build(
             (stage / module).unlink()
         if out.exists():
             shutil.rmtree(out)
+        stage.chmod(0o755)  # mkdtemp made it private; the build is for everyone who runs it
         stage.rename(out)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
