@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench bench-kafka bench-failover soak tools docs vendor clean
+.PHONY: demo test lint bench bench-compiled compiled bench-kafka bench-failover soak tools docs vendor clean
 
 demo: $(STAMP)
 	$(BIN)/triage demo
@@ -23,6 +23,15 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_pool.py
 	$(BIN)/python bench/bench_embedded.py
 
+# The compiled core (mypyc), built into build/compiled and never into the tree; it runs
+# where that directory comes first on the path: PYTHONPATH=build/compiled:. (docs/performance.md).
+compiled: $(STAMP)
+	$(BIN)/python tools/compile_core.py
+
+bench-compiled: compiled  # the routing core pure, then compiled, in turn
+	PYTHONPATH=. $(BIN)/python bench/bench_core.py
+	PYTHONPATH=build/compiled:. $(BIN)/python bench/bench_core.py
+
 bench-kafka: $(STAMP)  # starts its own local broker; a few minutes
 	$(BIN)/python bench/bench_kafka.py --events 100000
 
@@ -39,9 +48,10 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # The tools the tests drive, each the owner of a format: promtool and Prometheus
-# (Debian's prometheus), headless Chromium, and Node with the AsyncAPI parser
-# (tools/node). apt-get runs only for a tool that is missing, as root or
-# through sudo; in CI (CI=true) a test whose tool is missing fails.
+# (Debian's prometheus), headless Chromium, Node with the AsyncAPI parser
+# (tools/node), and gcc with Python's headers for the compiled core
+# (tools/compile_core.py). apt-get runs only for a tool that is missing, as root
+# or through sudo; in CI (CI=true) a test whose tool is missing fails.
 APT := $(if $(filter 0,$(shell id -u)),,sudo) apt-get
 NODE_TOOLS := tools/node/node_modules/.installed
 
@@ -50,6 +60,9 @@ tools: $(NODE_TOOLS)
 	command -v promtool >/dev/null && command -v prometheus >/dev/null || missing="$$missing prometheus"; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v npm >/dev/null || missing="$$missing npm"; \
+	command -v gcc >/dev/null || missing="$$missing gcc"; \
+	$(PYTHON) -c 'import sysconfig, pathlib, sys; sys.exit(not pathlib.Path(sysconfig.get_paths()["include"], "Python.h").exists())' \
+		|| missing="$$missing python3-dev"; \
 	if [ -n "$$missing" ]; then $(APT) update && $(APT) install -y $$missing; fi
 
 $(NODE_TOOLS): tools/node/package.json tools/node/package-lock.json
@@ -70,4 +83,4 @@ vendor: $(NODE_TOOLS)
 	cp tools/node/node_modules/echarts/NOTICE triage/http/_static/vendor/NOTICE-echarts
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache triage-demo.db* tools/node/node_modules
+	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache triage-demo.db* tools/node/node_modules
