@@ -122,10 +122,27 @@ def status(port: int) -> dict[str, Any] | None:
         return None
 
 
+#: The worker's web views: ``probes`` times the recovery alone; with ``all`` the
+#: views' follower folds the whole journal at start too, in the same interpreter.
+VIEWS = "probes"
+
+
 def start(env: dict[str, str], log: Path, *extra: str) -> tuple[subprocess.Popen[bytes], int]:
     port = kafka_broker._bind(0)
     process = subprocess.Popen(
-        [TRIAGE, "worker", "--client-id", "bench", "--web-port", str(port), "--tick", "0", *extra],
+        [
+            TRIAGE,
+            "worker",
+            "--client-id",
+            "bench",
+            "--web-port",
+            str(port),
+            "--tick",
+            "0",
+            "--web-views",
+            VIEWS,
+            *extra,
+        ],
         env=env,
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
@@ -182,8 +199,11 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=271)
     parser.add_argument("--snapshot-every", default="100000")
     parser.add_argument("--version", default=kafka_broker.DEFAULT_VERSION)
+    parser.add_argument("--web-views", choices=("probes", "all"), default="probes")
     parser.add_argument("--broker", help="use this running broker (kafka://HOST:PORT) instead")
     args = parser.parse_args()
+    global VIEWS  # noqa: PLW0603 - one setting for every start of the run
+    VIEWS = args.web_views
     made = time.perf_counter()
     number, inputs, records = cached_history(args.experts, args.days)
     made = time.perf_counter() - made
