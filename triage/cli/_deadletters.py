@@ -35,12 +35,11 @@ from .._dead_letters import (
 from ..embedded import Journal, retry_dead_letters
 from ..ops import parse_moment
 from ._log import ahead_guard, max_ahead_option, optional_broker
-from ._options import client_settings, log_option
+from ._options import client_settings, json_option, log_option
 from ._progress import progress_bar
 
 __all__ = ["deadletters", "letter_json", "printable"]
 
-_json_option = click.option("--json", "as_json", is_flag=True, help="JSON for programs.")
 _HEX_ROW: Final = 16
 _SHOWN: Final = frozenset(chr(code) for code in range(32, 127))  # printable ASCII
 
@@ -91,7 +90,7 @@ def deadletters() -> None:
     show_default=True,
     help="open: not retried yet; retried: a corrected event was submitted for it.",
 )
-@_json_option
+@json_option
 @log_option()
 @optional_broker
 def list_command(
@@ -121,7 +120,7 @@ def list_command(
 
 @deadletters.command("show")
 @click.argument("letter_id", metavar="ID")
-@_json_option
+@json_option
 @log_option()
 @optional_broker
 def show(letter_id: str, as_json: bool, log_path: Path, **options: Any) -> None:
@@ -145,7 +144,7 @@ def show(letter_id: str, as_json: bool, log_path: Path, **options: Any) -> None:
 )
 @click.option("--again", is_flag=True, help="Retry dead letters that are retried already.")
 @max_ahead_option
-@_json_option
+@json_option
 @log_option()
 @optional_broker
 def retry(

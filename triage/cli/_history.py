@@ -53,6 +53,15 @@ class Source:
         self.live = live
         self.pending = pending
 
+    def policy_notes(self) -> list[str]:
+        """What a report on this history must say of the policy it was replayed with."""
+        if self.policy_recorded:
+            return []
+        return [
+            f"the Kafka journal does not record the policy: replayed with "
+            f"{self.epochs[0][1].name!r} (--policy)"
+        ]
+
 
 @contextmanager
 def open_source(

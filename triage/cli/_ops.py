@@ -14,7 +14,6 @@ from events import ConfigError
 from router import Engine, Policy
 
 from .._policy_file import load_policy
-from ..kafka import CONNECTION
 from ..ops import (
     BASELINES,
     Candidate,
@@ -27,20 +26,10 @@ from ..ops import (
     what_if,
 )
 from ._history import open_source, write_copy
-from ._options import log_option, settings_options
+from ._options import history_broker_options, history_policy_option, json_option, log_option
 from ._progress import progress_bar
 
 __all__ = ["replay_command", "whatif"]
-
-_optional_broker = settings_options(
-    CONNECTION,
-    lenient=True,
-    help_of={
-        "broker": "kafka://HOST:PORT[,HOST:PORT...]: read the history from Kafka's journal "
-        "topic. Without it, the embedded log (--log) is read."
-    },
-)
-_json_option = click.option("--json", "as_json", is_flag=True, help="JSON for programs.")
 
 
 @click.command("replay")
@@ -56,16 +45,10 @@ _json_option = click.option("--json", "as_json", is_flag=True, help="JSON for pr
     type=click.Path(dir_okay=False, path_type=Path),
     help="Write the replayed journal into a new embedded log at FILE (it must not exist).",
 )
-@click.option(
-    "--policy",
-    "policy_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="With --broker: the policy the history was routed with (the Kafka journal does "
-    "not record it; default: the default policy). The embedded log records its own.",
-)
-@_json_option
+@history_policy_option
+@json_option
 @log_option()
-@_optional_broker
+@history_broker_options
 def replay_command(
     until_text: str | None,
     to_path: Path | None,
@@ -92,12 +75,7 @@ def replay_command(
                 sink=write,
                 progress=lambda position: progress(position, source.total),
             )
-    notes = []
-    if not source.policy_recorded:
-        notes.append(
-            f"the Kafka journal does not record the policy: replayed with "
-            f"{source.epochs[0][1].name!r} (--policy)"
-        )
+    notes = source.policy_notes()
     if source.pending:
         notes.append(f"{source.pending:,} inputs not yet routed were not replayed")
     if until is not None:
@@ -146,9 +124,9 @@ def replay_command(
     "not record it; default: the default policy).",
 )
 @click.option("--seed", type=int, default=1, show_default=True, help="Seed of the re-synthesis.")
-@_json_option
+@json_option
 @log_option()
-@_optional_broker
+@history_broker_options
 def whatif(
     policy_paths: tuple[Path, ...],
     baselines: tuple[str, ...],

@@ -19,6 +19,9 @@ from ..kafka import CONNECTION, KafkaSettings, Setting, kafka_settings
 
 __all__ = [
     "client_settings",
+    "history_broker_options",
+    "history_policy_option",
+    "json_option",
     "log_option",
     "parse_settings",
     "policy_option",
@@ -128,3 +131,26 @@ def client_settings(options: dict[str, Any], *, lenient: bool = False) -> KafkaS
     """
     quiet_client_logs()
     return kafka_settings(parse_settings(options, CONNECTION) if lenient else options)
+
+
+#: ``--json``: the command's result as JSON for programs.
+json_option = click.option("--json", "as_json", is_flag=True, help="JSON for programs.")
+
+#: ``--policy FILE`` of a command that reads a recorded history (replay, why).
+history_policy_option = click.option(
+    "--policy",
+    "policy_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="With --broker: the policy the history was routed with (the Kafka journal does "
+    "not record it; default: the default policy). The embedded log records its own.",
+)
+
+#: The Kafka options of a command that reads a recorded history (replay, whatif, why).
+history_broker_options = settings_options(
+    CONNECTION,
+    lenient=True,
+    help_of={
+        "broker": "kafka://HOST:PORT[,HOST:PORT...]: read the history from Kafka's journal "
+        "topic. Without it, the embedded log (--log) is read."
+    },
+)

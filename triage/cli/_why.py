@@ -9,22 +9,12 @@ from typing import Any
 import click
 import msgspec
 
-from ..kafka import CONNECTION
 from ..ops import Question, find_task, render_why, why
 from ._history import open_source
-from ._options import log_option, settings_options
+from ._options import history_broker_options, history_policy_option, json_option, log_option
 from ._progress import progress_bar
 
 __all__ = ["why_command"]
-
-_optional_broker = settings_options(
-    CONNECTION,
-    lenient=True,
-    help_of={
-        "broker": "kafka://HOST:PORT[,HOST:PORT...]: read the history from Kafka's journal "
-        "topic. Without it, the embedded log (--log) is read."
-    },
-)
 
 
 @click.command("why")
@@ -42,16 +32,10 @@ _optional_broker = settings_options(
     show_default=True,
     help="How many of the best candidates each decision lists.",
 )
-@click.option(
-    "--policy",
-    "policy_path",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="With --broker: the policy the history was routed with (the Kafka journal does "
-    "not record it; default: the default policy). The embedded log records its own.",
-)
-@click.option("--json", "as_json", is_flag=True, help="JSON for programs.")
+@history_policy_option
+@json_option
 @log_option()
-@_optional_broker
+@history_broker_options
 def why_command(
     task: str,
     expert: str | None,
@@ -88,12 +72,7 @@ def why_command(
                 trail,
                 progress=lambda position: progress(position, end),
             )
-    notes = []
-    if not source.policy_recorded:
-        notes.append(
-            f"the Kafka journal does not record the policy: replayed with "
-            f"{source.epochs[0][1].name!r} (--policy)"
-        )
+    notes = source.policy_notes()
     if as_json:
         # The history's events are embedded as recorded (msgspec.Raw), which
         # only the encoder writes: the two fields of the shell go in front.
