@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from itertools import accumulate
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import msgspec
 
@@ -42,6 +42,7 @@ SCHEMA_ID: Final = "urn:triage:events:v1"
 _input_decoder: Final[msgspec.json.Decoder[InputEvent]] = msgspec.json.Decoder(InputEvent)
 _output_decoder: Final[msgspec.json.Decoder[OutputEvent]] = msgspec.json.Decoder(OutputEvent)
 _any_decoder: Final[msgspec.json.Decoder[AnyEvent]] = msgspec.json.Decoder(AnyEvent)
+_E = TypeVar("_E")
 
 
 class _Probe(msgspec.Struct):
@@ -74,33 +75,25 @@ def encode(event: Event) -> bytes:
 
 def decode_input(raw: bytes | str) -> InputEvent:
     """Decode one input event (what producers publish), or raise InvalidEvent."""
-    data = _screen(raw)
-    try:
-        return _input_decoder.decode(data)
-    except msgspec.DecodeError as exc:
-        raise InvalidEvent(_explain(data, exc, accepted=INPUT_TYPES)) from None
-    except RecursionError:
-        raise InvalidEvent(_TOO_DEEP) from None
+    return _decode(_input_decoder, raw, INPUT_TYPES)
 
 
 def decode_output(raw: bytes | str) -> OutputEvent:
     """Decode one output event (what the engine writes), or raise InvalidEvent."""
-    data = _screen(raw)
-    try:
-        return _output_decoder.decode(data)
-    except msgspec.DecodeError as exc:
-        raise InvalidEvent(_explain(data, exc, accepted=OUTPUT_TYPES)) from None
-    except RecursionError:
-        raise InvalidEvent(_TOO_DEEP) from None
+    return _decode(_output_decoder, raw, OUTPUT_TYPES)
 
 
 def decode_event(raw: bytes | str) -> AnyEvent:
     """Decode any event of the contract, input or output, or raise InvalidEvent."""
+    return _decode(_any_decoder, raw, INPUT_TYPES | OUTPUT_TYPES)
+
+
+def _decode(decoder: msgspec.json.Decoder[_E], raw: bytes | str, accepted: frozenset[str]) -> _E:
     data = _screen(raw)
     try:
-        return _any_decoder.decode(data)
+        return decoder.decode(data)
     except msgspec.DecodeError as exc:
-        raise InvalidEvent(_explain(data, exc, accepted=INPUT_TYPES | OUTPUT_TYPES)) from None
+        raise InvalidEvent(_explain(data, exc, accepted=accepted)) from None
     except RecursionError:
         raise InvalidEvent(_TOO_DEEP) from None
 
