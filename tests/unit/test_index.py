@@ -43,8 +43,8 @@ from events import (
     week_index,
 )
 from router import BALANCED, DEFAULT_POLICY, Engine, Policy, restore, snapshot
-from router._index import PoolIndex, PoolIndexes, choose
-from router._scoring import facet, scan
+from router._index import PoolIndexes, choose
+from router._scoring import AGREED, agreed, facet, scan, steady
 from router._state import Expert, Extras, Record, Task, Workspace
 from tests.streams import simulated
 
@@ -198,16 +198,20 @@ def test_the_index_chooses_as_the_scan_on_random_states(
         task = draw_task(data, ws, n, names)
         expected = chosen(scan(ws, task, policy))
         if pool.index is None:  # new, or dropped by a new week
-            pool.index = PoolIndexes(ws, "stem", pool)
-        assert isinstance(pool.index, PoolIndexes)
+            pool.index = PoolIndexes(ws, POOL, pool, policy)
+        indexes = pool.index
+        assert isinstance(indexes, PoolIndexes)
         key = facet(task, policy)
         learned = policy.by_kind or (policy.agreement_share and task.kind in policy.review_kinds)
         assert key == (task.kind if learned else "")
-        index = pool.index.by_facet.get(key)
-        if index is None or index.week != ws.week:
-            index = pool.index.by_facet[key] = PoolIndex(ws, POOL, pool, policy, key)
+        order = indexes.resolve(ws, task)
+        base = AGREED if agreed(task, policy) else ""
+        if policy.by_kind and indexes.recorded.get(task.kind):
+            assert order.name == task.kind
+        else:  # the base order, or a kind's own kept since someone had a record of it
+            assert order.name in (base, task.kind if policy.by_kind else base)
         if not task.extra:
-            assert chosen(index.best(ws, task)) == expected
+            assert chosen(indexes.best(ws, task, order)) == expected
         with index_from(1):
             assert chosen(choose(ws, task, policy)) == expected
         # Change the state between tasks as the engine does, through the same calls.
@@ -270,31 +274,47 @@ def check_indexes(engine: Engine) -> None:
     """Every index of every pool holds what a rebuild from the idle set would."""
     for ws in engine.workspaces.values():
         for key, pool in ws.pools.items():
-            if pool.index is None:
+            index = pool.index
+            if index is None:
                 continue
-            assert isinstance(pool.index, PoolIndexes)
-            fresh = PoolIndexes(ws, key[0], pool)  # who has a record of each kind
-            assert {k: v for k, v in pool.index.recorded.items() if v} == fresh.recorded
-            for index in pool.index.by_facet.values():
-                if index.week != ws.week or index.policy is not engine.policy:
-                    continue  # stale: choose rebuilds it before any use
-                check_index(index, PoolIndex(ws, key, pool, index.policy, index.facet))
-                assert set(index.entries) == set(pool.idle)
+            assert isinstance(index, PoolIndexes)
+            if index.week != ws.week or index.policy is not engine.policy:
+                continue  # stale: choose rebuilds it before any use
+            check_index(ws, index, PoolIndexes(ws, key, pool, index.policy))
+            assert set(index.entries) == set(pool.idle)
 
 
-def check_index(index: PoolIndex, fresh: PoolIndex) -> None:
+def check_index(ws: Workspace, index: PoolIndexes, fresh: PoolIndexes) -> None:
+    assert {k: v for k, v in index.recorded.items() if v} == fresh.recorded
     assert {n: (e[0].levels, *e[1:]) for n, e in index.entries.items()} == {
         n: (e[0].levels, *e[1:]) for n, e in fresh.entries.items()
     }
+    assert set(fresh.facets) <= set(index.facets)  # the base orders, and kinds' own
     for levels, group in index.classes.items():
-        listed = [n for n, e in index.entries.items() if e[0] is group]
-        assert len(group.rooms) == len(group.by_key) == len(group.by_last) == len(listed)
-        assert group.size == len(listed)
+        listed = sorted(n for n, e in index.entries.items() if e[0] is group)
+        assert len(group.rooms) == len(group.by_last) == group.size == len(listed)
+        assert sorted(name for _, name in group.by_last) == listed
         if listed:
-            assert group.first_key == group.by_key[0][0]
             assert group.first_last == group.by_last[0][0]
             assert group.shortest == group.rooms[0]
             assert levels in fresh.classes
+        for own in index.facets.values():
+            order = own.orders[levels]
+            keys = {
+                n: -steady(ws.experts[n], index.domain, own.name, ws.week, index.policy)
+                for n in listed
+            }
+            assert list(order.by_key) == sorted((k, n) for n, k in keys.items())
+            assert {n: own.keys[n] for n in listed} == keys
+            if listed:
+                assert order.first == order.by_key[0][0]
+    for own in index.facets.values():
+        assert set(own.keys) == set(index.entries)
+    for kind, used in index.resolved.items():
+        if index.policy.by_kind and (kind in index.facets or index.recorded.get(kind)):
+            assert used is index.facets[kind]
+        else:
+            assert used.name in ("", AGREED)
 
 
 def draw_event(
@@ -433,8 +453,10 @@ def test_a_large_pool_uses_the_index_and_drops_it_when_it_shrinks() -> None:
         )
         if i == 0:
             assert isinstance(pool.index, PoolIndexes)
-            # The learned default is by kind, but nobody has a record of "write": the domain.
-            assert list(pool.index.by_facet) == [""]
+            # The learned default is by kind, but nobody has a record of "write": the
+            # domain's order; the one with the agreement is built with it.
+            assert list(pool.index.facets) == ["", AGREED]
+            assert pool.index.resolved == {"write": pool.index.facets[""]}
     assert len(pool.idle) == 10 and pool.index is None
 
 
@@ -465,7 +487,7 @@ def test_the_balanced_policy_keeps_one_index_per_pool() -> None:
         )
     pool = engine.workspaces["w"].pools[POOL]
     assert isinstance(pool.index, PoolIndexes)
-    assert list(pool.index.by_facet) == [""]
+    assert list(pool.index.facets) == [""]
 
 
 def test_a_snapshot_of_an_indexing_engine_restores_one_that_decides_alike() -> None:
