@@ -65,6 +65,8 @@ INDEX_FROM = 64
 
 Levels = tuple[int, int, int]  # domain level, language level, education
 _INFINITY = math.inf
+_END = (_INFINITY, "")  # the head of an empty order
+_NONE = -_INFINITY  # the bound of a class with nobody who can take the task
 
 
 def choose(
@@ -103,28 +105,29 @@ def _head(item: tuple[float, str]) -> float:
 class _Class:
     """The idle experts of one pool with the same levels: their minutes left and last assignments.
 
-    The heads are kept at hand as plain numbers: every task reads them for
-    every class its requirement admits.
+    The heads are kept at hand as plain values: every task reads them for
+    every class its requirement admits, and a walk starts at them.
     """
 
-    __slots__ = ("by_last", "first_last", "levels", "rooms", "shortest", "size")
+    __slots__ = ("by_last", "first_last", "head", "levels", "rooms", "shortest", "size")
 
     def __init__(self, levels: Levels) -> None:
         self.levels = levels
         self.by_last: SortedList[tuple[int, str]] = SortedList()  # (last assigned, expert)
         self.rooms: SortedList[int] = SortedList()  # minutes left this week, one per expert
-        self.first_last = 0  # by_last[0][0]: the earliest last assignment
+        self.head = (0, "")  # by_last[0]
+        self.first_last = 0  # head[0]: the earliest last assignment
         self.shortest = 0  # rooms[0]: the fewest minutes left
         self.size = 0  # len(rooms), without a call
 
     def add(self, last: int, room: int, name: str) -> None:
-        if self.size:
-            self.first_last = min(self.first_last, last)
-            self.shortest = min(self.shortest, room)
-        else:
-            self.first_last, self.shortest = last, room
+        item = (last, name)
+        if not self.size or item < self.head:
+            self.head, self.first_last = item, last
+        if not self.size or room < self.shortest:
+            self.shortest = room
         self.size += 1
-        self.by_last.add((last, name))
+        self.by_last.add(item)
         self.rooms.add(room)
 
     def fill(self, items: list[tuple[int, int, str]]) -> None:
@@ -134,7 +137,8 @@ class _Class:
         self.by_last = SortedList(by_last)  # its own sort finds the list sorted
         self.rooms = SortedList([room for _, room, _ in items])
         self.size = len(items)
-        self.first_last = self.by_last[0][0]
+        self.head = by_last[0]
+        self.first_last = self.head[0]
         self.shortest = self.rooms[0]
 
     def remove(self, last: int, room: int, name: str) -> None:
@@ -143,8 +147,9 @@ class _Class:
         rooms.remove(room)
         self.size -= 1
         if self.size:
-            if last == self.first_last:
-                self.first_last = by_last[0][0]
+            if name == self.head[1]:
+                self.head = by_last[0]
+                self.first_last = self.head[0]
             if room == self.shortest:
                 self.shortest = rooms[0]
 
@@ -152,36 +157,42 @@ class _Class:
 class _Order:
     """One class's idle experts by minus their steady part, for one facet."""
 
-    __slots__ = ("by_key", "first")
+    __slots__ = ("by_key", "first", "head")
 
     def __init__(self) -> None:
         self.by_key: SortedList[tuple[float, str]] = SortedList()  # (-steady, expert)
-        self.first = _INFINITY  # by_key[0][0]: minus the highest steady part
+        self.head = _END  # by_key[0]
+        self.first = _INFINITY  # head[0]: minus the highest steady part
 
     def add(self, key: float, name: str) -> None:
-        self.by_key.add((key, name))
-        self.first = min(self.first, key)
+        item = (key, name)
+        self.by_key.add(item)
+        if item < self.head:
+            self.head, self.first = item, key
 
     def fill(self, items: list[tuple[float, str]]) -> None:
         """List many experts at once, given in id order (sorts ``items``)."""
         items.sort(key=_head)  # stable: by (key, expert)
         self.by_key = SortedList(items)
-        self.first = self.by_key[0][0]
+        self.head = items[0]
+        self.first = self.head[0]
 
     def remove(self, key: float, name: str) -> None:
         by_key = self.by_key
         by_key.remove((key, name))
-        if key == self.first:
-            self.first = by_key[0][0] if by_key else _INFINITY
+        if name == self.head[1]:
+            self.head = by_key[0] if by_key else _END
+            self.first = self.head[0]
 
     def copy(self) -> _Order:
         twin = _Order()
         twin.by_key = self.by_key.copy()  # sorted already: one linear pass
-        twin.first = self.first
+        twin.head, twin.first = self.head, self.first
         return twin
 
 
-_Menu = list[tuple[_Class, _Order, float]]  # the classes a requirement admits, weighted fit
+#: The classes a requirement admits: each with its order, its weighted fit, its place.
+_Menu = list[tuple[_Class, _Order, float, int]]
 
 
 class _Facet:
@@ -392,7 +403,7 @@ class PoolIndexes:
             self.menus[task.requirement] = shared
         orders = facet.orders
         menu = facet.menus[task.requirement] = [
-            (group, orders[group.levels], fit) for group, fit in shared
+            (group, orders[group.levels], fit, n) for n, (group, fit) in enumerate(shared)
         ]
         return menu
 
@@ -407,8 +418,8 @@ class PoolIndexes:
         horizon = policy.idle_horizon_hours * HOUR
         clock = ws.clock
         eligible = 0
-        candidates: list[tuple[float, int, _Class, _Order, float]] = []
-        for group, order, fit in menu:
+        bounds = [_NONE] * len(menu)  # per class: no one in it scores above this
+        for group, order, fit, n in menu:
             size = group.size
             if not size:
                 continue
@@ -417,26 +428,29 @@ class PoolIndexes:
                 if not size:
                     continue
             eligible += size
-            # Nobody in the class scores above its highest steady part with its longest
-            # idle. (``idle_of``, written out: this runs for every class of every task.)
+            # The class's highest steady part with its longest idle. (``idle_of``, written
+            # out: this runs for every class of every task.)
             last = group.first_last
             if last < 0:
-                idle = weight
+                bounds[n] = -order.first + weight + fit
             else:
                 idle = (clock - last) / horizon
-                idle = weight * (idle if idle < 1.0 else 1.0)
-            candidates.append((-order.first + idle + fit, len(candidates), group, order, fit))
+                bounds[n] = -order.first + weight * (idle if idle < 1.0 else 1.0) + fit
         barred = _barred(ws, task)
         if barred:
             eligible -= self._counted(barred, task)
         if not eligible:
             return None, 0
-        # The most promising class first: the best found there prunes the others.
-        candidates.sort(reverse=True)
+        # The most promising class first: the best found there prunes most others. In
+        # which order classes of equal bounds are walked does not change the best.
         search = _Search(self, facet, clock, minutes, barred)
-        for bound, _, group, order, fit in candidates:
+        while True:
+            bound = max(bounds)
             if bound < search.total:
                 break
+            n = bounds.index(bound)
+            bounds[n] = _NONE
+            group, order, fit, _ = menu[n]
             search.walk(group, order, fit)
         return ws.experts[search.best], eligible
 
@@ -496,23 +510,25 @@ class _Search:
         by_key, by_last = order.by_key, group.by_last
         size = group.size
         i = j = 0
-        while i < size and j < size:
-            key, first = by_key[i]
-            last, second = by_last[j]
+        key, first = order.head
+        last, second = group.head
+        while True:
             bound = -key + weight * idle_of(last, clock, horizon) + fit
             if bound < best_total:
                 break
-            if bound == best_total:
+            if bound == best_total and (first > best or second > best):
                 # Only a smaller id can still win: skip the rest of a group of equals.
-                moved = False
                 if first > best:
                     i = by_key.bisect_left((math.nextafter(key, _INFINITY), ""))
-                    moved = True
+                    if i >= size:
+                        break
+                    key, first = by_key[i]
                 if second > best:
                     j = by_last.bisect_left((last + 1, ""))
-                    moved = True
-                if moved:
-                    continue
+                    if j >= size:
+                        break
+                    last, second = by_last[j]
+                continue
             for name in (first, second) if first != second else (first,):
                 if barred and name in barred:
                     continue
@@ -524,6 +540,10 @@ class _Search:
                     best_total, best = total, name
             i += 1
             j += 1
+            if i >= size or j >= size:
+                break
+            key, first = by_key[i]
+            last, second = by_last[j]
         self.total, self.best = best_total, best
 
 

@@ -295,6 +295,7 @@ def check_index(ws: Workspace, index: PoolIndexes, fresh: PoolIndexes) -> None:
         assert len(group.rooms) == len(group.by_last) == group.size == len(listed)
         assert sorted(name for _, name in group.by_last) == listed
         if listed:
+            assert group.head == group.by_last[0]
             assert group.first_last == group.by_last[0][0]
             assert group.shortest == group.rooms[0]
             assert levels in fresh.classes
@@ -307,6 +308,7 @@ def check_index(ws: Workspace, index: PoolIndexes, fresh: PoolIndexes) -> None:
             assert list(order.by_key) == sorted((k, n) for n, k in keys.items())
             assert {n: own.keys[n] for n in listed} == keys
             if listed:
+                assert order.head == order.by_key[0]
                 assert order.first == order.by_key[0][0]
     for own in index.facets.values():
         assert set(own.keys) == set(index.entries)
