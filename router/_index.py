@@ -308,8 +308,9 @@ class PoolIndexes:
 
     def enter(self, expert: Expert) -> None:
         """List the expert, or list them again after a change of their score's parts."""
-        self._record(expert)
         name = expert.expert
+        if expert.records or name in self.kinds_of:
+            self._record(expert)
         levels = (expert.domains[self.domain], expert.languages[self.language], expert.education)
         week, policy, domain = self.week, self.policy, self.domain
         last, room = expert.last_assigned, expert.capacity - expert.used_in(week)
