@@ -12,6 +12,8 @@
 - On random event streams, an engine that indexes every pool writes the
   same bytes as one that scans, and after every event each pool's index
   holds exactly what one rebuilt from the pool's idle set would.
+- A kind that someone idle has a record of gets its own order, made from its
+  base order with only that expert placed again.
 - A snapshot of an indexing engine restores to an engine that decides alike,
   and holds nothing of the index.
 """
@@ -462,6 +464,59 @@ def test_the_balanced_policy_keeps_one_index_per_pool() -> None:
     pool = engine.workspaces["w"].pools[POOL]
     assert isinstance(pool.index, PoolIndexes)
     assert list(pool.index.facets) == [""]
+
+
+def test_a_kind_with_a_record_gets_its_own_order_made_from_its_base() -> None:
+    ws = Workspace("w")
+    ws.clock = to_micros(START)
+    ws.week = week_index(ws.clock)
+    for i in range(100):
+        name = f"x{i:03d}"
+        expert = ws.experts[name] = Expert(
+            expert=name,
+            domains={"stem": 3},
+            languages={"en": 6},
+            education=2,
+            capacity=1200,
+            concurrency=1,
+            pools=((POOL, 3, 6),),
+            status="available",
+        )
+        ws.index(expert)
+    pool = ws.pool(POOL)
+    indexes = pool.index = PoolIndexes(ws, POOL, pool, DEFAULT_POLICY)
+    task = Task(
+        rank=1,
+        task="t1",
+        kind="write",
+        domain="stem",
+        language="en",
+        skill=1,
+        fluency=4,
+        education=0,
+        minutes=30,
+        judgements=1,
+        priority=0,
+        created=ws.clock,
+        pool=POOL,
+        requirement=(1, 4, 0),
+        exclude=None,
+        parent=None,
+    )
+    assert indexes.resolve(ws, task) is indexes.facets[""]  # nobody has a record of "write"
+    reviewed = ws.experts["x050"]
+    reviewed.records = {"stem": Record(2, 2.0, kinds={"write": Record(2, 2.0)})}
+    ws.rekey(reviewed)
+    assert "write" not in indexes.resolved  # asked again at the next task of the kind
+    order = indexes.resolve(ws, task)
+    assert order is indexes.facets["write"] and indexes.resolved["write"] is order
+    base = indexes.facets[""]
+    assert {n: k for n, k in order.keys.items() if n != "x050"} == {
+        n: k for n, k in base.keys.items() if n != "x050"
+    }
+    assert order.keys["x050"] != base.keys["x050"]
+    assert chosen(indexes.best(ws, task, order)) == chosen(scan(ws, task, DEFAULT_POLICY))
+    assert chosen(indexes.best(ws, task, order)) == ("x050", 100)
 
 
 def test_a_snapshot_of_an_indexing_engine_restores_one_that_decides_alike() -> None:
