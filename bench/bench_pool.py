@@ -16,13 +16,13 @@ outputs of the two runs must be the same bytes. The scan runs fewer tasks
 at the larger sizes, as each costs a pass over the pool; the rate is per
 task either way.
 
-The policy is the default (learned: one index per pool and facet, see
-``router._index``; with no reviews in the stream the four kinds that review
-nothing share the index of the domain record and "audit" has the one with
-the agreement, built by the first audit task inside the timed loop) or,
-with ``--policy balanced``, the policy of old logs (one index per pool).
-The rate is also given without the first task of each kind, which may
-build the index of its facet. ``--clock cpu`` counts the thread's CPU time
+The policy is the default (learned: the pool's index keeps an order by the
+steady part per facet, see ``router._index``; with no reviews in the stream
+the four kinds that review nothing use the order of the domain record and
+"audit" the one with the agreement, both built with the index by the first
+task) or, with ``--policy balanced``, the policy of old logs (one order).
+The rate is also given without the first task of each kind, which would
+pay for an order made on demand (here none is). ``--clock cpu`` counts the thread's CPU time
 instead of wall time (as ``bench_core.py`` does): on a loaded machine it
 leaves out the waits for a core. Either way the index's rate is also given
 by the other clock, measured over the same calls. ``--scan-tasks 0`` skips
