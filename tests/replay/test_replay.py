@@ -120,8 +120,8 @@ def test_golden_logs_replay_byte_for_byte_through_the_idle_index(
 ) -> None:
     """The index of large pools, used on every pool here, decides exactly as the scan.
 
-    Under the balanced policy (one index per pool) and under the learned
-    default (one per pool and kind, with the agreement on review kinds).
+    Under the balanced policy (one order by the steady part per pool) and under
+    the learned default (one per pool and kind, with the agreement on review kinds).
     """
     monkeypatch.setattr(router._index, "INDEX_FROM", 1)
     assert journal_of(_inputs(QUICKSTART), BALANCED) == GOLDEN.read_bytes()

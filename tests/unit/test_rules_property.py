@@ -14,7 +14,7 @@ three-letter alphabet); the rest are v1 tasks, in the same streams.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 from hypothesis import given
@@ -36,13 +36,13 @@ from events import (
 )
 from router import Engine, Policy
 from tests.rules import CEFR, EDU, Referee
+from tests.streams import START, later, pick
 
 EXPERTS = ["ana", "bo", "chen", "dara", "eli"]
 TASKS = [f"t{i}" for i in range(10)]
 DOMAINS = ["stem", "law"]
 LANGUAGES = ["en", "pt-BR", "pt", "fr"]
 WORKSPACES = ["w1", "w2"]
-START = datetime(2026, 11, 1, 20, 0, tzinfo=UTC)  # a Sunday evening: the ISO week turns soon
 POLICY = Policy(lease_min_minutes=20, lease_factor=2.0, lease_max_minutes=240)
 
 ACTIONS = [
@@ -72,7 +72,7 @@ NAMED = [*EXPERTS, "zed"]  # zed never has a profile: a list may wait for nobody
 def v1_1_fields(data: st.DataObject) -> dict[str, object]:
     """The optional v1.1 fields of a task: gate, allow-list, steps, adaptive overlap."""
     fields: dict[str, object] = {
-        "quality": data.draw(st.sampled_from(GATES)),
+        "quality": pick(data, GATES),
         "experts": tuple(data.draw(st.lists(st.sampled_from(NAMED), max_size=2))),
     }
     afters = sorted(data.draw(st.sets(st.sampled_from([1, 5, 15, 30, 60, 120, 600]), max_size=3)))
@@ -82,41 +82,38 @@ def v1_1_fields(data: st.DataObject) -> dict[str, object]:
         if data.draw(st.booleans()):
             step["skill"] = data.draw(st.integers(1, 4))
         if data.draw(st.booleans()):
-            step["fluency"] = data.draw(st.sampled_from(CEFR[3:]))
+            step["fluency"] = pick(data, CEFR[3:])
         if data.draw(st.booleans()):
-            step["education"] = data.draw(st.sampled_from(EDU[:4]))
+            step["education"] = pick(data, EDU[:4])
         if data.draw(st.booleans()):
-            step["quality"] = data.draw(st.sampled_from(GATES))
+            step["quality"] = pick(data, GATES)
         if data.draw(st.booleans()):
             step["experts"] = tuple(data.draw(st.lists(st.sampled_from(NAMED), max_size=2)))
         steps.append(TaskStep(after_minutes=after, **step))  # type: ignore[arg-type]
     fields["steps"] = tuple(steps)
     if data.draw(st.booleans()):
-        fields["agreement"] = data.draw(st.sampled_from([0.5, 0.6, 0.75, 1.0]))
+        fields["agreement"] = pick(data, [0.5, 0.6, 0.75, 1.0])
         fields["max_judgements"] = data.draw(st.integers(3, 5))
     return fields
 
 
 def draw_event(data: st.DataObject, n: int, at: datetime, ws: str, referee: Referee) -> InputEvent:
-    def pick(values: list[str]) -> str:
-        return data.draw(st.sampled_from(values))
-
     eid = f"ev{n}"
-    action = pick(ACTIONS)
+    action = pick(data, ACTIONS)
     if action == "profile":
         return ExpertProfile(
             eid,
             at,
             ws,
-            expert=pick(EXPERTS),
+            expert=pick(data, EXPERTS),
             domains=data.draw(
                 st.dictionaries(st.sampled_from(DOMAINS), st.integers(1, 5), min_size=1)
             ),
             languages=data.draw(
                 st.dictionaries(st.sampled_from(LANGUAGES), st.sampled_from(CEFR[3:]), min_size=1)
             ),
-            education=pick(EDU[1:]),
-            weekly_hours=data.draw(st.sampled_from([0.5, 1.0, 2.0, 20.0])),
+            education=pick(data, EDU[1:]),
+            weekly_hours=pick(data, [0.5, 1.0, 2.0, 20.0]),
             concurrency=data.draw(st.integers(1, 2)),
         )
     if action == "status":
@@ -124,39 +121,39 @@ def draw_event(data: st.DataObject, n: int, at: datetime, ws: str, referee: Refe
             eid,
             at,
             ws,
-            expert=pick(EXPERTS),
-            status=pick(["available", "available", "away", "offline"]),
+            expert=pick(data, EXPERTS),
+            status=pick(data, ["available", "available", "away", "offline"]),
         )
     if action == "removed":
-        return ExpertRemoved(eid, at, ws, expert=pick(EXPERTS))
+        return ExpertRemoved(eid, at, ws, expert=pick(data, EXPERTS))
     if action == "created":
         earlier = sorted(referee.work)
         return TaskCreated(
             eid,
             at,
             ws,
-            task=pick(TASKS),
-            kind=pick(["write", "rate", "audit"]),
-            domain=pick(DOMAINS),
-            language=pick(LANGUAGES),
-            minutes=data.draw(st.sampled_from([5, 15, 30, 45, 90])),
-            education=pick(EDU[:4]),
+            task=pick(data, TASKS),
+            kind=pick(data, ["write", "rate", "audit"]),
+            domain=pick(data, DOMAINS),
+            language=pick(data, LANGUAGES),
+            minutes=pick(data, [5, 15, 30, 45, 90]),
+            education=pick(data, EDU[:4]),
             skill=data.draw(st.integers(1, 4)),
-            fluency=pick(CEFR[3:]),
-            priority=data.draw(st.sampled_from([0, 0, 10, 50])),
+            fluency=pick(data, CEFR[3:]),
+            priority=pick(data, [0, 0, 10, 50]),
             judgements=data.draw(st.integers(1, 3)),
             exclude=tuple(data.draw(st.lists(st.sampled_from(EXPERTS), max_size=2, unique=True))),
-            parent=pick(earlier) if earlier and data.draw(st.booleans()) else None,
+            parent=pick(data, earlier) if earlier and data.draw(st.booleans()) else None,
             **(v1_1_fields(data) if data.draw(st.booleans()) else {}),
         )
     if action == "cancelled":
-        return TaskCancelled(eid, at, ws, task=pick(TASKS))
+        return TaskCancelled(eid, at, ws, task=pick(data, TASKS))
     if action in ("declined", "submitted"):
         holders = sorted((t, e) for t, w in referee.work.items() for e in w.open)
         if holders and data.draw(st.integers(0, 4)) > 0:
-            task, expert = pick([f"{t}|{e}" for t, e in holders]).split("|")
+            task, expert = pick(data, [f"{t}|{e}" for t, e in holders]).split("|")
         else:
-            task, expert = pick(TASKS), pick(EXPERTS)
+            task, expert = pick(data, TASKS), pick(data, EXPERTS)
         if action == "declined":
             return TaskDeclined(eid, at, ws, task=task, expert=expert)
         return TaskSubmitted(
@@ -166,14 +163,14 @@ def draw_event(data: st.DataObject, n: int, at: datetime, ws: str, referee: Refe
             task=task,
             expert=expert,
             seconds=data.draw(st.integers(0, 5000)),
-            answer=data.draw(st.sampled_from(ANSWERS)),
+            answer=pick(data, ANSWERS),
         )
     if action == "reviewed":
         done = sorted((t, e) for t, w in referee.work.items() for e in w.submitters)
         if done and data.draw(st.booleans()):
-            task, expert = pick([f"{t}|{e}" for t, e in done]).split("|")
+            task, expert = pick(data, [f"{t}|{e}" for t, e in done]).split("|")
         else:
-            task, expert = pick(TASKS), pick(EXPERTS)
+            task, expert = pick(data, TASKS), pick(data, EXPERTS)
         score = data.draw(st.floats(0, 1))
         return TaskReviewed(
             eid,
@@ -181,7 +178,7 @@ def draw_event(data: st.DataObject, n: int, at: datetime, ws: str, referee: Refe
             ws,
             task=task,
             expert=expert,
-            reviewer=pick([*EXPERTS, "qa-lead"]),
+            reviewer=pick(data, [*EXPERTS, "qa-lead"]),
             score=score,
             passed=score >= 0.7,
         )
@@ -213,9 +210,9 @@ def test_random_streams_keep_rules_1_to_4(data: st.DataObject) -> None:
     clock = START
     stream: list[InputEvent] = []
     for n in range(data.draw(st.integers(5, 80), label="events")):
-        clock += timedelta(minutes=data.draw(st.sampled_from([0, 0, 1, 10, 30, 90, 600])))
-        late = data.draw(st.sampled_from([0, 0, 0, 0, 5]))  # now and then an event arrives late
-        ws = data.draw(st.sampled_from(WORKSPACES))
+        clock = later(data, clock, [0, 0, 1, 10, 30, 90, 600])
+        late = pick(data, [0, 0, 0, 0, 5])  # now and then an event arrives late
+        ws = pick(data, WORKSPACES)
         event = draw_event(data, n, clock - timedelta(minutes=late), ws, referees[ws])
         outputs = engine.apply(event)
         referees[ws].step(event, outputs)
@@ -248,9 +245,9 @@ def test_busy_workspace_keeps_rules(data: st.DataObject) -> None:
                 "w",
                 expert=expert,
                 domains={"stem": data.draw(st.integers(1, 5)), "law": data.draw(st.integers(1, 5))},
-                languages={data.draw(st.sampled_from(LANGUAGES)): "native", "en": "C1"},
-                education=data.draw(st.sampled_from(EDU[1:])),
-                weekly_hours=data.draw(st.sampled_from([1.0, 3.0, 20.0])),
+                languages={pick(data, LANGUAGES): "native", "en": "C1"},
+                education=pick(data, EDU[1:]),
+                weekly_hours=pick(data, [1.0, 3.0, 20.0]),
                 concurrency=data.draw(st.integers(1, 3)),
             )
         )
@@ -263,12 +260,12 @@ def test_busy_workspace_keeps_rules(data: st.DataObject) -> None:
                 "w",
                 task=task,
                 kind="rate",
-                domain=data.draw(st.sampled_from(DOMAINS)),
-                language=data.draw(st.sampled_from(LANGUAGES)),
-                minutes=data.draw(st.sampled_from([10, 40])),
+                domain=pick(data, DOMAINS),
+                language=pick(data, LANGUAGES),
+                minutes=pick(data, [10, 40]),
                 skill=data.draw(st.integers(1, 3)),
                 judgements=data.draw(st.integers(1, 3)),
-                priority=data.draw(st.sampled_from([0, 5, 90])),
+                priority=pick(data, [0, 5, 90]),
             )
         )
     for expert in EXPERTS:
@@ -277,10 +274,10 @@ def test_busy_workspace_keeps_rules(data: st.DataObject) -> None:
         feed(ExpertStatus(f"s{n}", at, "w", expert=expert, status="available"))
     for _ in range(data.draw(st.integers(0, 30))):
         n += 1
-        at += timedelta(minutes=data.draw(st.sampled_from([1, 20, 200, 3000])))
+        at = later(data, at, [1, 20, 200, 3000])
         holders = sorted((t, e) for t, w in referee.work.items() for e in w.open)
         if holders:
-            task, expert = data.draw(st.sampled_from(holders))
+            task, expert = pick(data, holders)
             feed(TaskSubmitted(f"x{n}", at, "w", task=task, expert=expert, seconds=60))
         else:
             feed(ClockTick(f"k{n}", at, "w"))
@@ -301,17 +298,17 @@ def test_v1_1_workspace_keeps_the_amended_rules(data: st.DataObject) -> None:
     def new_task(name: str) -> TaskCreated:
         return TaskCreated(
             f"c{n}",
-            at - timedelta(minutes=data.draw(st.sampled_from([0, 0, 0, 20]))),  # some late
+            at - timedelta(minutes=pick(data, [0, 0, 0, 20])),  # some late
             "w",
             task=name,
-            kind=data.draw(st.sampled_from(["rate", "edit"])),
-            domain=data.draw(st.sampled_from(DOMAINS)),
+            kind=pick(data, ["rate", "edit"]),
+            domain=pick(data, DOMAINS),
             language="en",
-            minutes=data.draw(st.sampled_from([10, 40])),
+            minutes=pick(data, [10, 40]),
             skill=data.draw(st.integers(1, 5)),
-            fluency=data.draw(st.sampled_from(CEFR[3:])),
+            fluency=pick(data, CEFR[3:]),
             judgements=data.draw(st.integers(1, 3)),
-            priority=data.draw(st.sampled_from([0, 5, 90])),
+            priority=pick(data, [0, 5, 90]),
             **v1_1_fields(data),
         )
 
@@ -324,9 +321,9 @@ def test_v1_1_workspace_keeps_the_amended_rules(data: st.DataObject) -> None:
                 "w",
                 expert=expert,
                 domains={"stem": data.draw(st.integers(1, 5)), "law": data.draw(st.integers(1, 5))},
-                languages={"en": data.draw(st.sampled_from(CEFR[3:]))},
-                education=data.draw(st.sampled_from(EDU[1:])),
-                weekly_hours=data.draw(st.sampled_from([3.0, 20.0])),
+                languages={"en": pick(data, CEFR[3:])},
+                education=pick(data, EDU[1:]),
+                weekly_hours=pick(data, [3.0, 20.0]),
                 concurrency=data.draw(st.integers(1, 2)),
             )
         )
@@ -339,26 +336,26 @@ def test_v1_1_workspace_keeps_the_amended_rules(data: st.DataObject) -> None:
         created += 1
     for _ in range(data.draw(st.integers(0, 40))):
         n += 1
-        at += timedelta(minutes=data.draw(st.sampled_from([0, 1, 5, 20, 60, 200])))
+        at = later(data, at, [0, 1, 5, 20, 60, 200])
         holders = sorted((t, e) for t, w in referee.work.items() for e in w.open)
         done = sorted((t, e) for t, w in referee.work.items() for e in w.submitters)
         action = data.draw(
             st.sampled_from(["submit", "submit", "review", "decline", "tick", "new"])
         )
         if action in ("submit", "decline") and holders:
-            task, expert = data.draw(st.sampled_from(holders))
+            task, expert = pick(data, holders)
             if action == "decline":
                 feed(TaskDeclined(f"d{n}", at, "w", task=task, expert=expert))
             else:
-                answer = data.draw(st.sampled_from(ANSWERS))
+                answer = pick(data, ANSWERS)
                 feed(
                     TaskSubmitted(
                         f"x{n}", at, "w", task=task, expert=expert, seconds=60, answer=answer
                     )
                 )
         elif action == "review" and done:
-            task, expert = data.draw(st.sampled_from(done))
-            score = data.draw(st.sampled_from([0.0, 0.6, 0.9, 1.0]))
+            task, expert = pick(data, done)
+            score = pick(data, [0.0, 0.6, 0.9, 1.0])
             feed(
                 TaskReviewed(
                     f"r{n}",
