@@ -234,17 +234,8 @@ def _assign(
     ws.lease(until, task.task, expert.expert)
     if ranking is not None:
         ranking.assigned(ws, task, expert)
-    if extras is None or extras.gate is None:
-        step.emit(
-            TaskAssigned,
-            task=task.task,
-            expert=expert.expert,
-            attempt=task.attempts,
-            lease_until=from_micros(until),
-            score=round(chosen.total, 4),
-            reasons=why,
-        )
-        return
+    # ``record`` is present exactly when a gate is in force; None is its default, which
+    # ``omit_defaults`` leaves out of the bytes, as if it were never given.
     step.emit(
         TaskAssigned,
         task=task.task,
@@ -253,5 +244,7 @@ def _assign(
         lease_until=from_micros(until),
         score=round(chosen.total, 4),
         reasons=why,
-        record=record_of(expert, task.domain, policy),
+        record=None
+        if extras is None or extras.gate is None
+        else record_of(expert, task.domain, policy),
     )
