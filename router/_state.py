@@ -232,12 +232,13 @@ class Pool:
         #: Derived from ``idle``, kept only for a large idle set (see ``_index``).
         self.index: IdleIndex | None = None
         self.classes: dict[Requirement, ClassQueue] = {}
-        self.menus: dict[Requirement, list[ClassQueue]] = {}
+        self.menus: dict[int, list[ClassQueue]] = {}
         self.queued = 0
 
     def menu(self, domain_level: int, language_level: int, education: int) -> list[ClassQueue]:
         """The classes an expert of these levels meets; cached, as few levels recur."""
-        key = (domain_level, language_level, education)
+        # One int for the three levels (each below 16): no tuple to build and hash per offer.
+        key = (domain_level << 8) | (language_level << 4) | education
         menu = self.menus.get(key)
         if menu is None:
             menu = self.menus[key] = [
