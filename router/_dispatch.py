@@ -228,16 +228,23 @@ def _assign(
     if ranking is not None:
         ranking.assigned(ws, task, expert)
     # ``record`` is present exactly when a gate is in force; None is its default, which
-    # ``omit_defaults`` leaves out of the bytes, as if it were never given.
-    step.emit(
-        TaskAssigned,
-        task=task.task,
-        expert=expert.expert,
-        attempt=task.attempts,
-        lease_until=from_micros(until),
-        score=round(chosen.total, 4),
-        reasons=why,
-        record=None
-        if extras is None or extras.gate is None
-        else record_of(expert, task.domain, policy),
+    # ``omit_defaults`` leaves out of the bytes, as if it were never given. Built here
+    # rather than through ``step.emit``: this is the one output of most steps.
+    cause = step.cause
+    step.outputs.append(
+        TaskAssigned(
+            step.next_id(),
+            cause.at,
+            cause.workspace,
+            cause=cause.id,
+            task=task.task,
+            expert=expert.expert,
+            attempt=task.attempts,
+            lease_until=from_micros(until),
+            score=round(chosen.total, 4),
+            reasons=why,
+            record=None
+            if extras is None or extras.gate is None
+            else record_of(expert, task.domain, policy),
+        )
     )
