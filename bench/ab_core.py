@@ -1,22 +1,41 @@
-"""The core's steady state, this checkout against another, by CPU time, rounds alternating.
+"""The core's steady state, this checkout against another, by CPU time.
 
     python bench/ab_core.py OTHER_CHECKOUT [--rounds 2] [--experts 100000] [--queued 1000000]
+    python bench/ab_core.py OTHER_CHECKOUT --interleave [--batch 500]
 
 The workload of ``bench_core.py`` (its ``build`` and ``measure``, from this
-checkout), run in a fresh process per round with the ``router`` and
-``events`` of either checkout, the two alternating. Time inside
-``Engine.apply`` is counted as CPU time of the process
+checkout). By default each round runs in a fresh process per side with the
+``router`` and ``events`` of either checkout, the two alternating. Time
+inside ``Engine.apply`` is counted as CPU time of the process
 (``time.process_time``), not wall time, so that other work on a shared
 machine weighs on both sides alike; the figure to read is the ratio.
+
+``--interleave`` loads both cores into one process (each checkout's
+``events`` and ``router`` under their own module objects) and feeds them
+the same stream in alternating batches of ``--batch`` events, each batch
+timed in the thread's CPU time: a load that comes and goes on a shared
+machine then falls on both sides alike, within a few milliseconds. The
+stream is driven by this checkout's outputs; the other core gets the same
+events decoded into its own types, and every output of the two is compared
+byte for byte (``identical``). Both workspaces are built in full, so the
+process needs the memory of two.
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
+import importlib
+import importlib.util
+import itertools
 import json
 import subprocess
 import sys
+import time
+import types
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 
@@ -36,6 +55,89 @@ spent, _ = core.measure(engine, load, holders, {events}, {queued}, {experts})
 print(json.dumps({{"router": router.__file__, "events_per_cpu_s": {events} / spent}}))
 """
 
+_PACKAGES = ("events", "router")
+
+
+def _load_core(root: Path) -> dict[str, types.ModuleType]:
+    """The ``events`` and ``router`` of a checkout, imported and then taken off sys.modules."""
+    sys.path.insert(0, str(root))
+    try:
+        loaded = {name: importlib.import_module(name) for name in _PACKAGES}
+    finally:
+        sys.path.remove(str(root))
+    for name in list(sys.modules):
+        if name.split(".")[0] in _PACKAGES:
+            del sys.modules[name]
+    return loaded
+
+
+class _Both:
+    """Two engines fed the same events, untimed: the fill of both workspaces."""
+
+    def __init__(self, this: Any, other: Any, decode: Callable[[bytes], Any]) -> None:
+        self.this, self.other, self.decode = this, other, decode
+
+    def apply(self, event: Any) -> list[Any]:
+        from events import encode  # this checkout's, the one bench_core builds events with
+
+        self.other.apply(self.decode(encode(event)))
+        return list(self.this.apply(event))
+
+
+def interleaved(args: argparse.Namespace, other_root: Path) -> dict[str, object]:
+    """Both cores in this process, batches alternating; see the module's docstring."""
+    other_core = _load_core(other_root)
+    sys.path.insert(0, str(HERE.parent))
+    import router  # this checkout's
+    from events import TaskAssigned, encode
+
+    spec = importlib.util.spec_from_file_location("bench_core", HERE / "bench_core.py")
+    assert spec is not None and spec.loader is not None
+    core = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(core)
+    decode, encode_other = other_core["events"].decode_input, other_core["events"].encode
+    engines = {"this": router.Engine(), "other": other_core["router"].Engine()}
+    load = core.Workload(1)
+    holders = core.build(
+        _Both(engines["this"], engines["other"], decode), load, args.experts, args.queued
+    )
+    gc.freeze()
+    # The stream of bench_core.measure, taken a batch at a time: a batch's events do
+    # not depend on its own outputs while more open assignments wait than it submits.
+    stream = core.steady(load, holders, args.events, args.queued, args.experts)
+    spent = {"this": 0, "other": 0}
+    identical = True
+    clock = time.thread_time_ns
+    done = 0
+    while batch := list(itertools.islice(stream, args.batch)):
+        inputs = {"this": batch, "other": [decode(encode(event)) for event in batch]}
+        outputs: dict[str, list[Any]] = {}
+        # Each side runs first in every other batch.
+        for side in ("this", "other") if done % 2 == 0 else ("other", "this"):
+            apply = engines[side].apply
+            events = inputs[side]
+            started = clock()
+            outputs[side] = [apply(event) for event in events]
+            spent[side] += clock() - started
+        for mine, theirs in zip(outputs["this"], outputs["other"], strict=True):
+            if [encode(out) for out in mine] != [encode_other(out) for out in theirs]:
+                identical = False
+            for out in mine:
+                if isinstance(out, TaskAssigned):
+                    holders.append((out.task, out.expert))
+        done += 1
+    events = args.events
+    rates = {side: events / (ns / 1e9) for side, ns in spent.items()}
+    return {
+        "routers": {"this": router.__file__, "other": other_core["router"].__file__},
+        "events": events,
+        "batch": args.batch,
+        "this_events_per_cpu_s": round(rates["this"]),
+        "other_events_per_cpu_s": round(rates["other"]),
+        "ratio_this_vs_other": round(rates["this"] / rates["other"], 3),
+        "identical": identical,
+    }
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -44,7 +146,12 @@ def main() -> None:
     parser.add_argument("--experts", type=int, default=100_000)
     parser.add_argument("--queued", type=int, default=1_000_000)
     parser.add_argument("--events", type=int, default=200_000)
+    parser.add_argument("--interleave", action="store_true", help="both cores in one process")
+    parser.add_argument("--batch", type=int, default=500, help="with --interleave")
     args = parser.parse_args()
+    if args.interleave:
+        print(json.dumps(interleaved(args, args.other.resolve()), indent=2))
+        return
     roots = {"this": HERE.parent, "other": args.other.resolve()}
     rates: dict[str, list[float]] = {name: [] for name in roots}
     routers: dict[str, str] = {}

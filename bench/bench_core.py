@@ -41,6 +41,7 @@ import tempfile
 import time
 import tracemalloc
 from collections import deque
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -154,23 +155,18 @@ def build(engine: Engine, load: Workload, experts: int, queued: int) -> deque[tu
     return holders
 
 
-def measure(
-    engine: Engine,
+def steady(
     load: Workload,
     holders: deque[tuple[str, str]],
     count: int,
     first_task: int,
     experts: int,
-) -> tuple[float, list[bytes]]:
-    """Run the steady-state mix; return seconds inside apply and the events as JSON."""
+) -> Iterator[InputEvent]:
+    """The steady-state mix, event by event; the caller appends each new assignment to holders."""
     r = load.rng
-    spent = 0.0
-    sample: list[bytes] = []
     next_task = first_task
     submitted: deque[tuple[str, str]] = deque(maxlen=10_000)
     away: deque[str] = deque()
-    apply = engine.apply
-    clock = CLOCKS[CLOCK[0]]
     for n in range(count):
         if n % 100 == 0:
             load.at += timedelta(seconds=0.6)
@@ -212,6 +208,23 @@ def measure(
             )
         else:
             event = ClockTick(load._id(), load.at, WS)
+        yield event
+
+
+def measure(
+    engine: Engine,
+    load: Workload,
+    holders: deque[tuple[str, str]],
+    count: int,
+    first_task: int,
+    experts: int,
+) -> tuple[float, list[bytes]]:
+    """Run the steady-state mix; return seconds inside apply and the events as JSON."""
+    spent = 0.0
+    sample: list[bytes] = []
+    apply = engine.apply
+    clock = CLOCKS[CLOCK[0]]
+    for event in steady(load, holders, count, first_task, experts):
         if len(sample) < 200_000:
             sample.append(encode(event))
         started = clock()

@@ -11,6 +11,7 @@ nobody could ever take is flagged by the staffing check instead.
 from __future__ import annotations
 
 import heapq
+from itertools import islice
 from typing import Final
 
 from events import MINUTE, TaskAssigned, from_micros
@@ -18,17 +19,7 @@ from events import MINUTE, TaskAssigned, from_micros
 from ._gaps import check_routable
 from ._index import choose
 from ._policy import Policy
-from ._scoring import (
-    Ranking,
-    admitted,
-    agreed,
-    learned_reasons,
-    personal,
-    reasons,
-    record_of,
-    score,
-    v1_1_reasons,
-)
+from ._scoring import Ranking, admitted, personal, reasons, record_of, score
 from ._state import ClassQueue, Expert, Task, Workspace
 from ._step import Step
 
@@ -48,7 +39,7 @@ def dispatch(step: Step, policy: Policy, ranking: Ranking | None = None) -> None
         _dispatch_many(step, policy, ranking)
         return
     ws = step.ws
-    heap = [(task.rank, task.task, "") for task in step.tasks if task.queued]
+    heap = [(task.rank, task.task, "") for task in step.tasks if task.queued] if step.tasks else []
     for expert in step.experts.values():
         _offer(ws, expert, heap, policy)
     heapq.heapify(heap)
@@ -155,25 +146,31 @@ def _offer(ws: Workspace, expert: Expert, heap: list[tuple[int, str, str]], poli
     """Put the first queued task this expert can take on the heap."""
     if not expert.idle:
         return
-    room = expert.capacity - expert.used_in(ws.week)
+    room = expert.capacity - (expert.used if expert.week == ws.week else 0)
     best: Task | None = None
+    pools = ws.pools
+    education = expert.education
     for key, domain_level, language_level in expert.pools:
-        pool = ws.pools.get(key)
+        pool = pools.get(key)
         if pool is None or not pool.queued:
             continue
-        for queue in pool.menu(domain_level, language_level, expert.education):
+        for queue in pool.menu(domain_level, language_level, education):
             head = queue.head
             if head is None or queue.shortest > room or (best is not None and head > best):
                 continue
             if (
                 head.minutes <= room
-                and personal(ws, expert, head)
+                and (
+                    (head.tried is None and head.exclude is None and head.parent is None)
+                    or personal(ws, expert, head)
+                )
                 and (not head.extra or admitted(expert, head, policy))
             ):
                 best = head
                 continue
             # Rare: the head is too long or barred for this expert; look further.
-            for task in queue.tasks.islice(1):
+            # (Iterating the list skips the index lookups of ``SortedList.islice``.)
+            for task in islice(queue.tasks, 1, None):
                 if best is not None and task > best:
                     break
                 if (
@@ -204,12 +201,8 @@ def _assign(
         if ranking is None
         else ranking.score(ws, expert, task, policy)
     )
-    why = reasons(ws, expert, task, chosen, eligible)
-    if policy.by_kind or agreed(task, policy):
-        why = (why[0], *learned_reasons(expert, task, chosen, policy), *why[2:])
+    why = reasons(ws, expert, task, chosen, eligible, policy=policy)
     extras = task.v1_1
-    if extras is not None and (extras.reached or task.extra):
-        why = (why[0], *v1_1_reasons(expert, task, extras, policy), *why[1:])
     until = now + policy.lease_minutes(task.minutes) * MINUTE
     task.attempts += 1
     if task.open is None:
@@ -234,24 +227,24 @@ def _assign(
     ws.lease(until, task.task, expert.expert)
     if ranking is not None:
         ranking.assigned(ws, task, expert)
-    if extras is None or extras.gate is None:
-        step.emit(
-            TaskAssigned,
+    # ``record`` is present exactly when a gate is in force; None is its default, which
+    # ``omit_defaults`` leaves out of the bytes, as if it were never given. Built here
+    # rather than through ``step.emit``: this is the one output of most steps.
+    cause = step.cause
+    step.outputs.append(
+        TaskAssigned(
+            step.next_id(),
+            cause.at,
+            cause.workspace,
+            cause=cause.id,
             task=task.task,
             expert=expert.expert,
             attempt=task.attempts,
             lease_until=from_micros(until),
             score=round(chosen.total, 4),
             reasons=why,
+            record=None
+            if extras is None or extras.gate is None
+            else record_of(expert, task.domain, policy),
         )
-        return
-    step.emit(
-        TaskAssigned,
-        task=task.task,
-        expert=expert.expert,
-        attempt=task.attempts,
-        lease_until=from_micros(until),
-        score=round(chosen.total, 4),
-        reasons=why,
-        record=record_of(expert, task.domain, policy),
     )

@@ -220,23 +220,24 @@ class Engine:
         skill = event.skill
         fluency = CEFR_LEVELS[event.fluency]
         education = EDUCATION_LEVELS[event.education]
+        # Positional, in the order of Task's fields (rank ... parent): faster than by name.
         task = ws.tasks[event.task] = Task(
-            rank=((100 - event.priority) << _PRIORITY_SHIFT) + created,
-            task=event.task,
-            kind=ws.intern(event.kind),
-            domain=domain,
-            language=language,
-            skill=skill,
-            fluency=fluency,
-            education=education,
-            minutes=event.minutes,
-            judgements=event.judgements,
-            priority=event.priority,
-            created=created,
-            pool=ws.intern((domain, language)),
-            requirement=ws.intern((skill, fluency, education)),
-            exclude=frozenset(event.exclude) if event.exclude else None,
-            parent=event.parent,
+            ((100 - event.priority) << _PRIORITY_SHIFT) + created,  # rank
+            event.task,
+            ws.intern(event.kind),
+            domain,
+            language,
+            skill,
+            fluency,
+            education,
+            event.minutes,
+            event.judgements,
+            event.priority,
+            created,
+            ws.intern((domain, language)),  # pool
+            ws.intern((skill, fluency, education)),  # requirement
+            frozenset(event.exclude) if event.exclude else None,
+            event.parent,
         )
         if event.quality is not None or event.experts or event.steps or event.agreement is not None:
             self._v1_1(ws, event, created, task)

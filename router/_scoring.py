@@ -297,33 +297,52 @@ def score(ws: Workspace, expert: Expert, task: Task, policy: Policy) -> Score:
 
 
 def reasons(
-    ws: Workspace, expert: Expert, task: Task, score: Score, eligible: int
+    ws: Workspace,
+    expert: Expert,
+    task: Task,
+    score: Score,
+    eligible: int,
+    *,
+    policy: Policy,
 ) -> tuple[str, ...]:
-    """The decision in words: the requirement met, each part of the score, the competition."""
-    record = expert.records.get(task.domain) if expert.records else None
-    if record:
-        quality = f"quality {score.quality:.2f} from {record.reviews} reviews in {task.domain}"
-    else:
-        quality = f"quality {score.quality:.2f} (prior: no reviews in {task.domain})"
-    used = expert.used_in(ws.week)
-    if expert.last_assigned < 0:
-        idle = "idle: no assignment yet"
-    else:
-        idle = f"idle {(ws.clock - expert.last_assigned) / HOUR:.1f}h"
-    fluency = CEFR_NAMES[expert.languages[task.language]]
-    said = (
+    """The decision in words: the requirement met, each part of the score, the competition.
+
+    After the requirement, what a v1.1 task adds (:func:`v1_1_reasons`);
+    the quality line is that of :func:`learned_reasons` under a policy with
+    ``by_kind`` or on a review kind with ``agreement_share``.
+    """
+    said = [
         f"meets {task.domain} {expert.domains[task.domain]}>={task.skill}, "
-        f"{task.language} {fluency}>={CEFR_NAMES[task.fluency]}, "
-        f"{EDUCATION_NAMES[expert.education]}>={EDUCATION_NAMES[task.education]}",
-        quality,
-        f"load {used / 60:.1f}h of {expert.capacity / 60:g}h this week",
-        idle,
-        f"fit {score.fit:.2f}",
+        f"{task.language} {CEFR_NAMES[expert.languages[task.language]]}"
+        f">={CEFR_NAMES[task.fluency]}, "
+        f"{EDUCATION_NAMES[expert.education]}>={EDUCATION_NAMES[task.education]}"
+    ]
+    extras = task.v1_1
+    if extras is not None and (extras.reached or task.extra):
+        said += v1_1_reasons(expert, task, extras, policy)
+    if policy.by_kind or agreed(task, policy):
+        said += learned_reasons(expert, task, score, policy)
+    else:
+        record = expert.records.get(task.domain) if expert.records else None
+        if record:
+            said.append(
+                f"quality {score.quality:.2f} from {record.reviews} reviews in {task.domain}"
+            )
+        else:
+            said.append(f"quality {score.quality:.2f} (prior: no reviews in {task.domain})")
+    used = expert.used if expert.week == ws.week else 0
+    said.append(f"load {used / 60:.1f}h of {expert.capacity / 60:g}h this week")
+    if expert.last_assigned < 0:
+        said.append("idle: no assignment yet")
+    else:
+        said.append(f"idle {(ws.clock - expert.last_assigned) / HOUR:.1f}h")
+    said.append(f"fit {score.fit:.2f}")
+    said.append(
         "only eligible expert with room"
         if eligible == 1
-        else f"best of {eligible} eligible with room",
+        else f"best of {eligible} eligible with room"
     )
-    return said
+    return tuple(said)
 
 
 def learned_reasons(expert: Expert, task: Task, score: Score, policy: Policy) -> list[str]:

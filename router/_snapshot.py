@@ -15,6 +15,14 @@ msgpack cannot carry), versioned twice: :data:`FORMAT` by hand,
 and a fingerprint of the state's own Structs, so that a Triage whose state
 has changed shape refuses an old snapshot (:class:`SnapshotError`) instead
 of misreading it; the caller then folds the whole log.
+
+The same state gives the same bytes in every process: the sets of the state
+(a task's ``tried`` and ``exclude``, its allow-lists) iterate in an order
+that ``PYTHONHASHSEED`` changes, so a snapshot writes each of them sorted
+(:func:`_written`). A set is a JSON array either way, so this changes
+neither the format nor the fingerprint, and a snapshot written before, in
+any order, restores as it did. Dicts keep their insertion order, which the
+engine relies on, so the encoder does not sort everything.
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ import msgspec
 
 from ._engine import Engine
 from ._policy import Policy
-from ._state import Expert, PoolKey, Requirement, Task, Workspace
+from ._state import Expert, Extras, PoolKey, Requirement, Task, Workspace
 
 __all__ = ["FORMAT", "SnapshotError", "restore", "snapshot"]
 
@@ -78,6 +86,40 @@ _encoder: Final = msgspec.json.Encoder()
 _decoder: Final = msgspec.json.Decoder(_Snapshot)
 
 
+def _written(task: Task) -> Task:
+    """The task as a snapshot writes it: a shallow copy with each set as a sorted list.
+
+    Most tasks hold no set of more than one name, and no v1.1 part, and are
+    written as they are; the copy leaves the live task, which the engine
+    goes on changing, untouched. (msgspec encodes a list where the Struct
+    says set: both are a JSON array, and the decoder makes the set again.)
+    """
+    tried, exclude, extras = task.tried, task.exclude, task.v1_1
+    if (tried is None or len(tried) <= 1) and (exclude is None or len(exclude) <= 1):
+        if extras is None:
+            return task
+        return msgspec.structs.replace(task, v1_1=_written_extras(extras))
+    return msgspec.structs.replace(
+        task,
+        tried=None if tried is None else sorted(tried),
+        exclude=None if exclude is None else sorted(exclude),
+        v1_1=None if extras is None else _written_extras(extras),
+    )
+
+
+def _written_extras(extras: Extras) -> Extras:
+    return msgspec.structs.replace(
+        extras,
+        allowed=None if extras.allowed is None else sorted(extras.allowed),
+        ladder=tuple(
+            msgspec.structs.replace(
+                rung, allowed=None if rung.allowed is None else sorted(rung.allowed)
+            )
+            for rung in extras.ladder
+        ),
+    )
+
+
 def snapshot(engine: Engine) -> bytes:
     """The engine's whole state as bytes."""
     return _encoder.encode(
@@ -92,7 +134,7 @@ def snapshot(engine: Engine) -> bytes:
                     ws.clock,
                     ws.week,
                     list(ws.experts.values()),
-                    list(ws.tasks.values()),
+                    list(map(_written, ws.tasks.values())),
                     [_Pool(key, list(pool.classes)) for key, pool in ws.pools.items()],
                     list(ws.leases),
                     list(ws.escalations),

@@ -194,9 +194,12 @@ class ClassQueue:
         self.shortest = min(minutes)
 
     def remove(self, task: Task) -> None:
-        self.tasks.remove(task)
         if task is self.head:
+            # Most removals are of the head, which an assignment takes: no bisection.
+            self.tasks.pop(0)
             self.head = self.tasks[0] if self.tasks else None
+        else:
+            self.tasks.remove(task)
         count = self.minutes[task.minutes] - 1
         if count:
             self.minutes[task.minutes] = count
@@ -229,12 +232,13 @@ class Pool:
         #: Derived from ``idle``, kept only for a large idle set (see ``_index``).
         self.index: IdleIndex | None = None
         self.classes: dict[Requirement, ClassQueue] = {}
-        self.menus: dict[Requirement, list[ClassQueue]] = {}
+        self.menus: dict[int, list[ClassQueue]] = {}
         self.queued = 0
 
     def menu(self, domain_level: int, language_level: int, education: int) -> list[ClassQueue]:
         """The classes an expert of these levels meets; cached, as few levels recur."""
-        key = (domain_level, language_level, education)
+        # One int for the three levels (each below 16): no tuple to build and hash per offer.
+        key = (domain_level << 8) | (language_level << 4) | education
         menu = self.menus.get(key)
         if menu is None:
             menu = self.menus[key] = [

@@ -51,6 +51,10 @@ class Step:
         self.tasks: list[Task] = []
         self.experts: dict[str, Expert] = {}
 
+    def next_id(self) -> str:
+        """The id of the next output of this step (``emit`` takes it itself)."""
+        return output_id(self.cause.id, len(self.outputs) + 1)
+
     def emit(self, kind: type[OutputEvent], **fields: Any) -> None:
         """Write an output of this step: its id, time and workspace come from the cause."""
         cause = self.cause

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import msgspec
@@ -12,7 +15,7 @@ from hypothesis import strategies as st
 import router._snapshot
 from events import InputEvent, decode_input, encode
 from router import Engine, Policy, SnapshotError, restore, snapshot
-from tests.streams import simulated
+from tests.streams import crowded_sets, simulated
 
 ROOT = Path(__file__).parent.parent.parent
 
@@ -105,3 +108,65 @@ def test_a_snapshot_of_another_shape_is_refused() -> None:
     truncated = snapshot(engine)[:-10]
     with pytest.raises(SnapshotError):
         restore(truncated)
+
+
+#: The snapshot of a stream whose sets (``tried``, ``exclude``, allow-lists) hold many names.
+_SNAPSHOT_DIGEST = """
+import hashlib, sys
+sys.path.insert(0, {root!r})
+from events import decode_input
+from router import Engine, snapshot
+from tests.streams import crowded_sets, simulated
+engine = Engine()
+for event in simulated(30, 4, 3) + crowded_sets():
+    engine.apply(event)
+print(hashlib.sha256(snapshot(engine)).hexdigest())
+"""
+
+
+def test_the_snapshot_bytes_do_not_depend_on_the_hash_seed() -> None:
+    """Sets iterate in an order that PYTHONHASHSEED changes; a snapshot writes them sorted."""
+    digests = set()
+    for seed in ["0", "1", "4242"]:
+        result = subprocess.run(
+            [sys.executable, "-c", _SNAPSHOT_DIGEST.format(root=str(ROOT))],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=120,
+        )
+        digests.add(result.stdout.strip())
+    assert len(digests) == 1
+
+
+def test_sets_are_written_sorted_and_restore_as_sets() -> None:
+    engine = Engine()
+    fold(engine, crowded_sets())
+    saved = snapshot(engine)
+    task = msgspec.json.decode(saved)["workspaces"][0][4][0]
+    assert task["tried"] == sorted(task["tried"]) and len(task["tried"]) == 12
+    assert task["exclude"] == ["x1", "x2", "x3", "x4", "x5", "x6"]
+    assert task["v1_1"]["allowed"] == sorted(task["v1_1"]["allowed"])
+    assert task["v1_1"]["ladder"][0]["allowed"] == task["v1_1"]["allowed"]
+    restored = restore(saved)
+    again = restored.workspaces["crowd"].tasks["t1"]
+    assert again.tried == engine.workspaces["crowd"].tasks["t1"].tried
+    assert isinstance(again.tried, set) and isinstance(again.exclude, frozenset)
+    assert snapshot(restored) == saved
+    # The live task is not touched by the writing.
+    assert isinstance(engine.workspaces["crowd"].tasks["t1"].tried, set)
+
+
+def test_a_snapshot_with_its_sets_in_any_order_still_restores() -> None:
+    """Snapshots written before the sets were sorted hold them in iteration order."""
+    engine = Engine()
+    fold(engine, crowded_sets())
+    saved = msgspec.json.decode(snapshot(engine))
+    task = saved["workspaces"][0][4][0]
+    for names in (task["tried"], task["exclude"], task["v1_1"]["allowed"]):
+        names.reverse()
+    restored = restore(msgspec.json.encode(saved))
+    assert state(restored) == state(engine)
+    assert snapshot(restored) == snapshot(engine)
