@@ -40,7 +40,7 @@ class Pending(msgspec.Struct, gc=False):
     partition: int
     offset: int
     key: bytes | None
-    value: bytes
+    value: bytes | None  # None for a tombstone (a dead letter)
     event: InputEvent | None
     error: str  # why it is not an event (a dead letter), or ""
 
