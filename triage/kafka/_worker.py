@@ -40,16 +40,12 @@ from aiokafka.errors import KafkaError, ProducerFenced
 
 from events import (
     InputEvent,
-    InvalidEvent,
     OutputEvent,
     clock_ticks,
-    decode_input,
-    decode_received,
     to_micros,
 )
 from router import DEFAULT_POLICY, Engine, Policy
 
-from .._clock_guard import describe_ahead
 from .._logging import log_decisions
 from ._admin import create_missing_topics
 from ._batch import (
@@ -59,9 +55,9 @@ from ._batch import (
     group_offsets_due,
     route_batch,
 )
-from ._merge import FIRST, Pending, merge
+from ._intake import Homes, intake, throttle
+from ._merge import Pending, merge
 from ._ownership import Outcome, Ownership, _Rebalance
-from ._records import partition_for
 from ._settings import KafkaSettings
 from ._transaction import write_transaction
 
@@ -72,16 +68,6 @@ _log = structlog.get_logger("triage.worker")
 #: Batches of one input topic's partition held in its buffer, at most, before its
 #: fetching is paused: one for the next transaction, one to fill meanwhile.
 _AHEAD_BATCHES = 2
-
-
-def _decode_one(value: Any) -> InputEvent | InvalidEvent:
-    """``decode_input``, its refusal returned; a decoder bug is a refusal too, with its name."""
-    try:
-        return decode_input(value)
-    except InvalidEvent as exc:
-        return exc
-    except Exception as exc:  # a decoder bug: one record must not stop the partition
-        return InvalidEvent(f"could not be decoded: {type(exc).__name__}: {exc}")
 
 
 class Worker(Ownership):
@@ -106,7 +92,7 @@ class Worker(Ownership):
         self._journal_reader: AIOKafkaConsumer | None = None
         #: For each partition count, each workspace's key and partition: murmur2 is
         #: slow in Python, and the key is checked on every record.
-        self._homes: dict[int, dict[str, tuple[bytes, int]]] = {}
+        self._homes: dict[int, Homes] = {}
         self._reading = asyncio.Lock()  # one journal reader, shared by catch-ups
         self._inflight: dict[int, asyncio.Task[Outcome]] = {}  # partition -> its commit
         self._unready: set[int] = set()  # assigned, but not taken yet (see _take)
@@ -192,31 +178,9 @@ class Worker(Ownership):
                 await self._reap(block=True)
 
     def _throttle(self) -> None:
-        """Pause the input partitions that have enough buffered; resume the others.
-
-        Without it a backlog is fetched, unpacked and decoded into the
-        buffers as fast as the broker sends it, far ahead of the routing: a
-        backlog of a million records would all sit in memory, and the
-        garbage collector would go over all of it again and again. A paused
-        partition's fetched records are dropped by the client and fetched
-        again from the same position once it is resumed.
-        """
+        """Pause the input partitions that have two batches buffered; resume the others."""
         assert self._consumer is not None
-        consumer = self._consumer
-        most = _AHEAD_BATCHES * self.settings.batch_max
-        paused = consumer.paused()
-        assigned = consumer.assignment()
-        full, room = [], []
-        for number, state in self.owned.items():
-            for topic, buffer in state.buffers.items():
-                tp = TopicPartition(topic, number)
-                if len(buffer) >= most:
-                    if tp not in paused and tp in assigned:
-                        full.append(tp)
-                elif tp in paused:
-                    room.append(tp)
-        consumer.pause(*full)
-        consumer.resume(*room)
+        throttle(self._consumer, self.owned, _AHEAD_BATCHES * self.settings.batch_max)
 
     @staticmethod
     def _lagging(state: PartitionState) -> bool:
@@ -246,47 +210,18 @@ class Worker(Ownership):
         return outcome
 
     def _buffer(self, state: PartitionState, topic: str, records: list[Any]) -> None:
-        """Decode fetched records and queue them for the merge."""
+        """Decode fetched records and queue them for the merge (see ``_intake``)."""
         assert self._consumer is not None
-        append = state.buffers.setdefault(topic, deque()).append
         partitions = len(self._consumer.partitions_for_topic(topic) or ()) or 1
-        homes = self._homes.setdefault(partitions, {})
-        limit = self.settings.max_ahead_seconds
-        now = to_micros(self.clock())
-        latest = now + int(limit * 1_000_000) if limit > 0 else None
-        values = [record.value for record in records]
-        try:
-            decoded = decode_received(values)
-        except Exception:  # a decoder bug, or a value that is not bytes: one by one
-            decoded = [_decode_one(value) for value in values]
-        for record, event in zip(records, decoded, strict=True):
-            partition, offset, key, value = (
-                record.partition,
-                record.offset,
-                record.key,
-                record.value,
-            )
-            if isinstance(event, InvalidEvent):
-                append(Pending(FIRST, topic, partition, offset, key, value, None, event.reason))
-                continue
-            workspace = event.workspace
-            home = homes.get(workspace)
-            if home is None:
-                home = homes[workspace] = (workspace.encode(), partition_for(workspace, partitions))
-            if key != home[0] or partition != home[1]:
-                error = (
-                    f"record key must be the workspace {workspace!r} (partition "
-                    f"{home[1]}); got key {key!r} in partition {partition}"
-                )
-                append(Pending(FIRST, topic, partition, offset, key, value, None, error))
-                continue
-            at = to_micros(event.at)
-            if latest is not None and at > latest:
-                ahead = describe_ahead(at, now, limit)
-                if ahead is not None:
-                    append(Pending(FIRST, topic, partition, offset, key, value, None, ahead))
-                    continue
-            append(Pending(at, topic, partition, offset, key, value, event, ""))
+        intake(
+            state.buffers.setdefault(topic, deque()),
+            topic,
+            records,
+            homes=self._homes.setdefault(partitions, {}),
+            partitions=partitions,
+            now=to_micros(self.clock()),
+            max_ahead_seconds=self.settings.max_ahead_seconds,
+        )
 
     async def _drain(self, state: PartitionState) -> list[Pending]:
         """Take the partition's next records in merge order (see ``_merge``)."""
