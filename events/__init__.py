@@ -17,6 +17,7 @@ from ._codec import (
     decode_input,
     decode_inputs,
     decode_output,
+    decode_received,
     encode,
     json_schema,
 )
@@ -107,6 +108,7 @@ __all__ = [
     "decode_input",
     "decode_inputs",
     "decode_output",
+    "decode_received",
     "encode",
     "expand",
     "from_micros",

@@ -15,8 +15,9 @@ bounded amount of time and memory and never raises ``RecursionError``.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from itertools import accumulate
+from collections.abc import Iterator, Sequence
+from itertools import accumulate, repeat
+from operator import add
 from typing import Any, Final, TypeVar
 
 import msgspec
@@ -33,6 +34,7 @@ __all__ = [
     "decode_input",
     "decode_inputs",
     "decode_output",
+    "decode_received",
     "encode",
     "json_schema",
 ]
@@ -131,6 +133,53 @@ def decode_events(records: Sequence[bytes]) -> list[AnyEvent]:
         except (msgspec.DecodeError, RecursionError):
             pass
     return [decode_event(record) for record in records]
+
+
+def decode_received(records: Sequence[bytes]) -> list[InputEvent | InvalidEvent]:
+    """Decode input events as producers sent them, at once: each one's event or refusal.
+
+    For each record, what :func:`decode_input` returns, or the InvalidEvent
+    it raises (returned, not raised, so that one bad record leaves the
+    others decoded). The screening is done for the whole batch in a few
+    C-level passes (sizes, byte order marks, bracket counts); a batch that
+    any of them stops, or that holds anything but bytes, is screened record
+    by record, as :func:`decode_input` does. A record the decoder refuses is
+    decoded again by :func:`decode_input` for its reason, so every refusal
+    has the words that decoding it alone gives.
+    """
+    try:
+        screened = (
+            max(map(len, records), default=0) <= MAX_BYTES
+            and not any(map(bytes.startswith, records, repeat(_BOM)))
+            and max(map(add, _counts(records, b"["), _counts(records, b"{")), default=0)
+            <= MAX_DEPTH
+        )
+    except TypeError:  # a record that is not bytes (a tombstone's None): one by one
+        screened = False
+    decode = _input_decoder.decode if screened else decode_input
+    decoded: list[InputEvent | InvalidEvent] = []
+    append = decoded.append
+    for record in records:
+        try:
+            append(decode(record))
+        except InvalidEvent as exc:
+            append(exc)
+        except (msgspec.DecodeError, RecursionError):
+            append(_refusal(record))
+    return decoded
+
+
+def _refusal(record: bytes) -> InvalidEvent:
+    """Why :func:`decode_input` refuses a record that the decoder refused."""
+    try:
+        decode_input(record)
+    except InvalidEvent as exc:
+        return exc
+    raise AssertionError("the decoder refused what decode_input accepts")  # pragma: no cover
+
+
+def _counts(records: Sequence[bytes], bracket: bytes) -> Iterator[int]:
+    return map(bytes.count, records, repeat(bracket))
 
 
 def _storable(records: Sequence[bytes]) -> bool:

@@ -14,13 +14,17 @@ from typing import Literal
 import msgspec
 import structlog
 
-from events import OutputEvent
+from events import EventRejected, OutputEvent
 
 __all__ = ["LogFormat", "configure_logging", "log_decisions", "quiet_client_logs"]
 
 _log = structlog.get_logger("triage")
 
 LogFormat = Literal["auto", "json", "console"]
+
+#: How the reason of an ``event.rejected`` starts when the engine refused the event
+#: because of a fault of its own (see ``router.Engine.apply``).
+_INTERNAL = "internal error:"
 
 
 def configure_logging(level: str = "info", fmt: LogFormat = "auto") -> None:
@@ -48,19 +52,29 @@ def configure_logging(level: str = "info", fmt: LogFormat = "auto") -> None:
 
 
 def log_decisions(outputs: Sequence[OutputEvent]) -> None:
-    """One canonical log line per routing decision, with its ids bound."""
+    """One canonical log line per routing decision, with its ids bound.
+
+    Below the info level only the engine's internal errors are written; the
+    other decisions are not taken apart for lines that nobody writes.
+    """
+    if not _log.is_enabled_for(logging.INFO):
+        outputs = [o for o in outputs if isinstance(o, EventRejected) and _internal(o.reason)]
     for out in outputs:
         fields = msgspec.to_builtins(out)
         fields.pop("reasons", None)
         kind = fields.pop("type")
         if "event" in fields:  # structlog's own name for the message
             fields["rejected"] = fields.pop("event")
-        if str(fields.get("reason", "")).startswith("internal error:"):
+        if str(fields.get("reason", "")).startswith(_INTERNAL):
             # The engine refused an event because of a fault of its own
             # (router.Engine.apply): routing goes on, and ops must hear of it.
             _log.error("engine.internal_error", **fields)
         else:
             _log.info(kind, **fields)
+
+
+def _internal(reason: str) -> bool:
+    return reason.startswith(_INTERNAL)
 
 
 def quiet_client_logs() -> None:

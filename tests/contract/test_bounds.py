@@ -32,6 +32,7 @@ from events import (
     decode_input,
     decode_inputs,
     decode_output,
+    decode_received,
 )
 from tests.robustness import fold_lines
 from triage.embedded import Journal, ingest_lines
@@ -117,6 +118,26 @@ def test_the_batch_decoders_refuse_pathological_records_with_the_same_reason(
         with pytest.raises(InvalidEvent) as many:
             batch([valid, record, valid])
         assert many.value.reason == one.value.reason
+
+
+@pytest.mark.parametrize(("raw", "reason"), STORED_PATHOLOGICAL)
+def test_received_records_are_refused_in_a_batch_as_one_by_one(
+    raw: bytes | str, reason: str
+) -> None:
+    record = raw.encode() if isinstance(raw, str) else raw
+    valid = TICK.encode() + b"}"
+    with pytest.raises(InvalidEvent) as one:
+        decode_input(record)
+    first, refused, last = decode_received([valid, record, valid])
+    assert isinstance(refused, InvalidEvent) and refused.reason == one.value.reason
+    assert first == last == decode_input(valid)
+
+
+def test_received_records_nested_a_level_too_deep_are_refused_in_a_batch() -> None:
+    # Unlike the stored records' decoders, this one counts brackets, as decode_input does.
+    shallow = tick_with("[" * MAX_DEPTH + "]" * MAX_DEPTH)
+    (refused,) = decode_received([shallow])
+    assert isinstance(refused, InvalidEvent) and "nested deeper" in refused.reason
 
 
 def test_the_batch_decoders_leave_shallow_nesting_in_unknown_fields_to_msgspec() -> None:

@@ -222,6 +222,21 @@ def test_the_batch_decoders_give_what_decoding_one_by_one_gives() -> None:
     assert events.decode_events([]) == events.decode_inputs([]) == []
 
 
+def test_received_records_decode_in_a_batch_as_one_by_one() -> None:
+    def one(raw: bytes) -> object:
+        try:
+            return decode_input(raw)
+        except InvalidEvent as exc:
+            return exc.reason
+
+    valid = [raw.encode() for _, _, raw in GOLDEN_LINES]
+    inputs = [raw for raw in valid if decode_event(raw).__struct_config__.tag in INPUT_TYPES]
+    batch = [*inputs, *(line.encode() for line in INVALID_LINES), *valid]
+    got = [r.reason if isinstance(r, InvalidEvent) else r for r in events.decode_received(batch)]
+    assert got == [one(raw) for raw in batch]
+    assert events.decode_received([]) == []
+
+
 @pytest.mark.parametrize("line", INVALID_LINES)
 def test_the_batch_decoders_refuse_as_decoding_one_by_one_does(line: str) -> None:
     valid = [raw.encode() for _, _, raw in GOLDEN_LINES[:3]]

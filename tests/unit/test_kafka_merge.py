@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections import deque
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -21,7 +20,7 @@ T0 = datetime(2026, 11, 2, 9, tzinfo=UTC)
 def pending(topic: str, offset: int, minute: int, *, workspace: str = "w") -> Pending:
     at = T0 + timedelta(minutes=minute)
     event = ClockTick(f"{topic}-{offset}", at, workspace)
-    return Pending(to_micros(at), topic, SimpleNamespace(offset=offset), event, "")
+    return Pending(to_micros(at), topic, 0, offset, workspace.encode(), b"{}", event, "")
 
 
 def buffers(**records: list[int]) -> dict[str, deque[Pending]]:
@@ -86,7 +85,7 @@ def test_an_empty_delivered_topic_holds_nothing_back_and_the_limit_holds() -> No
 
 def test_records_that_are_not_events_go_first() -> None:
     source = buffers(tasks=[1])
-    source["work"] = deque([Pending(FIRST, "work", SimpleNamespace(offset=0), None, "bad")])
+    source["work"] = deque([Pending(FIRST, "work", 0, 0, None, b"bad", None, "bad")])
     got = merge(source, TOPICS, limit=10, delivered=ALL, blocked_since=None, now=0, wait=0)
     assert [p.error for p in got.taken] == ["bad", ""]
 
@@ -133,7 +132,7 @@ def test_a_batch_routes_new_events_once_and_moves_positions_only_on_record() -> 
     batch = [pending("tasks", 0, 1), pending("tasks", 1, 2)]
     tick: list[InputEvent] = [ClockTick("k", T0 + timedelta(minutes=3), "w")]
     routed = route_batch(state, batch, tick)
-    assert routed.entries[0][0].startswith(b'{"type":"clock.tick","id":"tasks-0"')
+    assert routed.entries[0].startswith(b'[{"type":"clock.tick","id":"tasks-0"')
     assert len(routed.entries) == 3 and routed.duplicates == 0
     assert routed.offsets == {"tasks": 2}
     assert state.offsets == {}  # positions move when the transaction is written
@@ -163,10 +162,10 @@ def test_an_input_whose_routing_raises_stops_the_batch_then_is_a_dead_letter() -
     state.forget(Poisoned())
     routed = route_batch(state, batch, tick, {1: failed.failed[1]})
     assert routed.failed is None
-    assert [entry[0][:40] for entry in routed.entries] == [
-        b'{"type":"clock.tick","id":"tasks-0","at"',
-        b'{"type":"clock.tick","id":"tasks-2","at"',
-        b'{"type":"clock.tick","id":"k","at":"2026',
+    assert [entry[:41] for entry in routed.entries] == [
+        b'[{"type":"clock.tick","id":"tasks-0","at"',
+        b'[{"type":"clock.tick","id":"tasks-2","at"',
+        b'[{"type":"clock.tick","id":"k","at":"2026',
     ]
     ((topic, record, reason),) = routed.dead
     assert (topic, record.offset) == ("tasks", 1) and reason.startswith("routing failed:")

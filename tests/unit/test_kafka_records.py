@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from triage.kafka import decode_batch, encode_batch, partition_for
-from triage.kafka._records import journal_records
+from triage.kafka._records import frame_entry, journal_records, journal_values
 
 
 def test_a_batch_round_trips() -> None:
@@ -38,3 +38,28 @@ def test_a_raw_line_nested_past_any_limit_is_probed_without_a_traceback() -> Non
     assert _probe(b"[" * 100_000) == ("", "")
     assert _probe(b'{"type":"task.created","workspace":"w"') == ("", "")
     assert _probe(b'{"type":"task.created","workspace":"w","x":' + b"[" * 100_000) == ("", "")
+
+
+def test_framed_entries_make_the_records_and_splits_they_always_made() -> None:
+    def framed_before(entry: bytes, outs: list[bytes]) -> bytes:
+        return b"[" + entry + b",[" + b",".join(outs) + b"]]"
+
+    def split_before(entries: list[tuple[bytes, list[bytes]]]) -> list[int]:
+        sizes, size, count = [], 0, 0
+        for entry, outs in entries:
+            weight = len(entry) + sum(len(o) + 1 for o in outs) + 8
+            if count and size + weight > 512 * 1024:
+                sizes.append(count)
+                size = count = 0
+            size += weight
+            count += 1
+        return [*sizes, count]
+
+    entry = b'{"type":"clock.tick","id":"%d","at":"2026-11-02T09:00:00Z","workspace":"w"}'
+    output = b'{"type":"task.completed","id":"x/1","cause":"x","task":"' + b"t" * 300 + b'"}'
+    entries = [(entry % n, [output] * (n % 3)) for n in range(4_000)]
+    assert [frame_entry(e, o) for e, o in entries] == [framed_before(e, o) for e, o in entries]
+    records = journal_records({"t": 1}, entries, 0)
+    assert [len(decode_batch(r).entries) for r in records] == split_before(entries)
+    framed = [frame_entry(e, o) for e, o in entries]
+    assert journal_values({"t": 1}, framed, 0) == records

@@ -26,6 +26,7 @@ Run it with ``triage worker`` or, the usual Faust way, with
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import sys
 import tempfile
@@ -47,13 +48,33 @@ from ._follow import follow_kafka
 from ._settings import KafkaSettings, WorkerConfig
 from ._worker import Worker
 
-__all__ = ["make_app", "run_worker", "start_when_reachable"]
+__all__ = ["collect_less", "make_app", "run_worker", "start_when_reachable"]
+
+#: The collector's thresholds in a worker: a young collection every 50,000 net
+#: allocations, not 700 (see ``collect_less``).
+_COLLECTOR_THRESHOLDS: Final = (50_000, 20, 10)
 
 #: Pauses between attempts to reach the brokers at start-up: doubling up to the last.
 _FIRST_RETRY: Final = 0.5
 _LAST_RETRY: Final = 10.0
 
 _log = structlog.get_logger("triage.worker")
+
+
+def collect_less() -> None:
+    """Set the garbage collector of a worker process for a large heap that lives long.
+
+    At the interpreter's thresholds a worker spent about a tenth of its time
+    collecting: every 700 allocations a young collection, and the records in
+    flight (a batch waits for its transaction) survived into the older
+    generations, whose collections go over the whole heap, the routing state
+    included. What the process holds once started (modules, classes, the
+    app) is frozen out of the collections for good. Reference counting
+    frees nearly everything; the collector is for cycles, and the few a
+    worker makes wait a little longer.
+    """
+    gc.set_threshold(*_COLLECTOR_THRESHOLDS)
+    gc.freeze()
 
 
 async def start_when_reachable(worker: Worker) -> None:
@@ -145,6 +166,7 @@ def make_app(config: WorkerConfig) -> faust.App:
     @app.task  # type: ignore[untyped-decorator]  # Faust's decorators are not typed
     async def route() -> None:
         # Faust cancels this task on shutdown; the worker then leaves cleanly.
+        collect_less()
         await start_when_reachable(worker)
         try:
             await worker.run(asyncio.Event())

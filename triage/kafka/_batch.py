@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Final
 
 from aiokafka import AIOKafkaProducer
 
@@ -22,7 +22,7 @@ from router import Engine
 
 from .._logged import decode_logged
 from ._merge import Pending
-from ._records import decode_batch
+from ._records import decode_batch, frame_entry
 
 __all__ = [
     "GROUP_OFFSETS_EVERY",
@@ -88,9 +88,9 @@ class RoutedBatch:
     """One batch, routed: what its transaction must write."""
 
     offsets: dict[str, int]  # input positions after the batch
-    entries: list[tuple[bytes, list[bytes]]]  # each new input with its outputs, encoded
+    entries: list[bytes]  # each new input with its outputs, encoded (``frame_entry``)
     decisions: list[tuple[bytes, bytes]]  # (workspace key, output) for the assignments topic
-    dead: list[tuple[str, Any, str]]  # (source topic, record, reason)
+    dead: list[tuple[str, Pending, str]]  # (source topic, record, reason)
     made: list[OutputEvent]  # the outputs, for the decision log
     duplicates: int
     #: The input (index among the batch's events, then ticks) whose routing or
@@ -121,17 +121,18 @@ def route_batch(
     never holds it, so a recovery folds what the live engine did.
     """
     offsets = dict(state.offsets)
-    dead: list[tuple[str, Any, str]] = []
+    dead: list[tuple[str, Pending, str]] = []
     inputs: list[tuple[InputEvent, Pending | None]] = []
     for item in pending:
-        offsets[item.topic] = item.record.offset + 1
+        offsets[item.topic] = item.offset + 1
         if item.event is None:
-            dead.append((item.topic, item.record, item.error))
+            dead.append((item.topic, item, item.error))
         else:
             inputs.append((item.event, item))
     inputs.extend((tick, None) for tick in ticks)
     routed = RoutedBatch(offsets, [], [], dead, [], 0)
     seen, apply = state.seen, state.engine.apply
+    entries, decisions, made = routed.entries, routed.decisions, routed.made
     for index, (event, source) in enumerate(inputs):
         key = (event.workspace, event.id)
         if key in seen:
@@ -141,20 +142,20 @@ def route_batch(
             if source is None:
                 routed.dropped += 1
             else:
-                dead.append((source.topic, source.record, refused[index]))
+                dead.append((source.topic, source, refused[index]))
             continue
         seen[key] = None
         try:
             outputs = apply(event)
             encoded = [encode(o) for o in outputs]
-            entry = encode(event)
+            entries.append(frame_entry(encode(event), encoded))
         except Exception as exc:  # a bug met by one input must not stop the partition
             routed.failed = (index, f"routing failed: {type(exc).__name__}: {exc}")
             return routed
-        routed.entries.append((entry, encoded))
-        workspace = event.workspace.encode()
-        routed.decisions.extend((workspace, value) for value in encoded)
-        routed.made.extend(outputs)
+        if outputs:
+            workspace = event.workspace.encode()
+            decisions += [(workspace, value) for value in encoded]
+            made += outputs
     return routed
 
 

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Final, NamedTuple
+from typing import Final, NamedTuple
+
+import msgspec
 
 from events import InputEvent
 
@@ -24,13 +25,22 @@ __all__ = ["FIRST", "Merged", "Pending", "merge"]
 FIRST: Final = -(2**62)
 
 
-@dataclass(slots=True)  # not frozen: a frozen dataclass is 4x slower to build
-class Pending:
-    """A fetched record, decoded, waiting for its turn in the merge."""
+class Pending(msgspec.Struct, gc=False):
+    """A fetched record, decoded, waiting for its turn in the merge.
+
+    It keeps of the consumer's record what a batch needs: the position, and
+    the raw key and value for a dead letter. Not tracked by the garbage
+    collector (it refers to no container that could lead back to it): a
+    backlog waits in the buffers long enough to be promoted to the oldest
+    generation, and every full collection went over it again.
+    """
 
     at: int  # event time in microseconds; FIRST for a record that is not an event
     topic: str
-    record: Any  # the consumer's record: offset, key, value, partition
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None  # None for a tombstone (a dead letter)
     event: InputEvent | None
     error: str  # why it is not an event (a dead letter), or ""
 
@@ -63,17 +73,7 @@ def merge(
     """
     taken: list[Pending] = []
     while len(taken) < limit:
-        best: Pending | None = None
-        best_key: tuple[int, int] | None = None
-        waiting = False
-        for rank, topic in enumerate(topics):
-            buffer = buffers.get(topic)
-            if buffer:
-                key = (buffer[0].at, rank)
-                if best_key is None or key < best_key:
-                    best, best_key = buffer[0], key
-            elif not delivered.get(topic, False):
-                waiting = True
+        best, rank, second, waiting = _heads(buffers, topics, delivered)
         if best is None:
             break
         if waiting:
@@ -83,5 +83,33 @@ def merge(
                 break
         else:
             blocked_since = None
-        taken.append(buffers[best.topic].popleft())
+        # Take the best head, and the ones after it that still come before every
+        # other topic's head: nothing else changes meanwhile.
+        taken.append(best.popleft())
+        while best and len(taken) < limit and (second is None or (best[0].at, rank) < second):
+            taken.append(best.popleft())
     return Merged(taken, blocked_since)
+
+
+def _heads(
+    buffers: Mapping[str, deque[Pending]], topics: Sequence[str], delivered: Mapping[str, bool]
+) -> tuple[deque[Pending] | None, int, tuple[int, int] | None, bool]:
+    """The buffer with the earliest head and its rank, the next earliest head, and
+    whether a topic with nothing buffered may still have records to deliver."""
+    best: deque[Pending] | None = None
+    best_key = (0, 0)
+    second: tuple[int, int] | None = None
+    waiting = False
+    for rank, topic in enumerate(topics):
+        buffer = buffers.get(topic)
+        if buffer:
+            key = (buffer[0].at, rank)
+            if best is None or key < best_key:
+                if best is not None:
+                    second = best_key
+                best, best_key = buffer, key
+            elif second is None or key < second:
+                second = key
+        elif not delivered.get(topic, False):
+            waiting = True
+    return best, best_key[1], second, waiting

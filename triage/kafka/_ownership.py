@@ -42,6 +42,10 @@ from ._settings import KafkaSettings
 #: records yield nothing, so the end is not always reached.
 _EMPTY_POLLS = 3
 
+#: The largest record batch a partition's producer builds (the journal's records are
+#: up to 512 KiB each; the brokers' default message.max.bytes is 1 MiB).
+_RECORD_BATCH_BYTES = 512 * 1024
+
 #: Revocations within this many seconds that make the group's churn worth a warning.
 _CHURN_REVOCATIONS, _CHURN_SECONDS = 3, 30.0
 
@@ -230,6 +234,9 @@ class Ownership:
             enable_idempotence=True,
             acks="all",
             linger_ms=0,
+            # A batch's decisions in one or two record batches, not one per 16 KiB
+            # (the client's default): each is an await, futures and a request.
+            max_batch_size=_RECORD_BATCH_BYTES,
             retry_backoff_ms=settings.retry_backoff_ms,
             **settings.client_options(),
         )

@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.structs import OffsetAndMetadata
 
 from ._batch import RoutedBatch
-from ._records import journal_records
+from ._records import journal_values
 from ._settings import KafkaSettings
 
 __all__ = ["write_transaction"]
@@ -57,7 +57,7 @@ async def write_transaction(
             )
         last = None
         if journal:
-            for value in journal_records(routed.offsets, routed.entries, len(routed.dead)):
+            for value in journal_values(routed.offsets, routed.entries, len(routed.dead)):
                 last = await producer.send(topics.journal, value=value, partition=partition)
         if group_topics:
             await producer.send_offsets_to_transaction(

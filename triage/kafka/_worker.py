@@ -40,15 +40,12 @@ from aiokafka.errors import KafkaError, ProducerFenced
 
 from events import (
     InputEvent,
-    InvalidEvent,
     OutputEvent,
     clock_ticks,
-    decode_input,
     to_micros,
 )
 from router import DEFAULT_POLICY, Engine, Policy
 
-from .._clock_guard import describe_ahead
 from .._logging import log_decisions
 from ._admin import create_missing_topics
 from ._batch import (
@@ -58,15 +55,19 @@ from ._batch import (
     group_offsets_due,
     route_batch,
 )
-from ._merge import FIRST, Pending, merge
+from ._intake import Homes, intake, throttle
+from ._merge import Pending, merge
 from ._ownership import Outcome, Ownership, _Rebalance
-from ._records import partition_for
 from ._settings import KafkaSettings
 from ._transaction import write_transaction
 
 __all__ = ["Worker"]
 
 _log = structlog.get_logger("triage.worker")
+
+#: Batches of one input topic's partition held in its buffer, at most, before its
+#: fetching is paused: one for the next transaction, one to fill meanwhile.
+_AHEAD_BATCHES = 2
 
 
 class Worker(Ownership):
@@ -89,7 +90,9 @@ class Worker(Ownership):
         self._lock = asyncio.Lock()
         self._consumer: AIOKafkaConsumer | None = None
         self._journal_reader: AIOKafkaConsumer | None = None
-        self._partitions: dict[tuple[str, int], int] = {}  # murmur2 is slow in Python
+        #: For each partition count, each workspace's key and partition: murmur2 is
+        #: slow in Python, and the key is checked on every record.
+        self._homes: dict[int, Homes] = {}
         self._reading = asyncio.Lock()  # one journal reader, shared by catch-ups
         self._inflight: dict[int, asyncio.Task[Outcome]] = {}  # partition -> its commit
         self._unready: set[int] = set()  # assigned, but not taken yet (see _take)
@@ -169,9 +172,15 @@ class Worker(Ownership):
                         if ready or self._lagging(state):
                             self._start_commit(state, ready, ())
                     self._tick()
+                    self._throttle()
         finally:
             async with self._lock:
                 await self._reap(block=True)
+
+    def _throttle(self) -> None:
+        """Pause the input partitions that have two batches buffered; resume the others."""
+        assert self._consumer is not None
+        throttle(self._consumer, self.owned, _AHEAD_BATCHES * self.settings.batch_max)
 
     @staticmethod
     def _lagging(state: PartitionState) -> bool:
@@ -201,45 +210,18 @@ class Worker(Ownership):
         return outcome
 
     def _buffer(self, state: PartitionState, topic: str, records: list[Any]) -> None:
-        """Decode fetched records and queue them for the merge."""
+        """Decode fetched records and queue them for the merge (see ``_intake``)."""
         assert self._consumer is not None
-        buffer = state.buffers.setdefault(topic, deque())
         partitions = len(self._consumer.partitions_for_topic(topic) or ()) or 1
-        limit = self.settings.max_ahead_seconds
-        now = to_micros(self.clock())
-        latest = now + int(limit * 1_000_000) if limit > 0 else None
-        for record in records:
-            try:
-                event = decode_input(record.value)
-            except InvalidEvent as exc:
-                buffer.append(Pending(FIRST, topic, record, None, exc.reason))
-                continue
-            except Exception as exc:  # a decoder bug: one record must not stop the partition
-                error = f"could not be decoded: {type(exc).__name__}: {exc}"
-                buffer.append(Pending(FIRST, topic, record, None, error))
-                continue
-            expected = self._partition_of(event.workspace, partitions)
-            if record.key != event.workspace.encode() or expected != record.partition:
-                error = (
-                    f"record key must be the workspace {event.workspace!r} (partition "
-                    f"{expected}); got key {record.key!r} in partition {record.partition}"
-                )
-                buffer.append(Pending(FIRST, topic, record, None, error))
-                continue
-            at = to_micros(event.at)
-            if latest is not None and at > latest:
-                ahead = describe_ahead(at, now, limit)
-                if ahead is not None:
-                    buffer.append(Pending(FIRST, topic, record, None, ahead))
-                    continue
-            buffer.append(Pending(at, topic, record, event, ""))
-
-    def _partition_of(self, workspace: str, partitions: int) -> int:
-        key = (workspace, partitions)
-        number = self._partitions.get(key)
-        if number is None:
-            number = self._partitions[key] = partition_for(workspace, partitions)
-        return number
+        intake(
+            state.buffers.setdefault(topic, deque()),
+            topic,
+            records,
+            homes=self._homes.setdefault(partitions, {}),
+            partitions=partitions,
+            now=to_micros(self.clock()),
+            max_ahead_seconds=self.settings.max_ahead_seconds,
+        )
 
     async def _drain(self, state: PartitionState) -> list[Pending]:
         """Take the partition's next records in merge order (see ``_merge``)."""
