@@ -29,8 +29,8 @@ worlds instead (``triage/ops/_seeds.py``): per seed, longest idle and the
 oracle without gates, and the default without and with gates, paired on the
 seed; then the per-seed figures and the targets on their means, with a
 bootstrap interval over the seeds. ``--policy-file`` (repeatable) plays
-the default by a policy file instead (TOML or JSON, the fields left out
-are ``router.DEFAULT_POLICY``'s), each against the same baseline runs.
+the default by a policy file too (TOML or JSON, the fields left out are
+``router.DEFAULT_POLICY``'s), each against the same baseline runs.
 ``--jobs`` runs that many simulations at once (processes).
 """
 
@@ -208,11 +208,9 @@ def render_summary(label: str, policy: Policy, summary: SeedSummary) -> list[str
 
 def _seeds_main(args: argparse.Namespace, settings: EvaluationSettings) -> None:
     seeds = parse_seeds(args.seeds)
-    candidates = (
-        {str(path): load_policy(Path(path)) for path in args.policy_files}
-        if args.policy_files
-        else {"DEFAULT_POLICY": DEFAULT_POLICY}
-    )
+    candidates = {"DEFAULT_POLICY": DEFAULT_POLICY} | {
+        str(path): load_policy(Path(path)) for path in args.policy_files or ()
+    }
     base = Scenario(experts=args.experts, days=args.days)
     started = time.monotonic()
     summaries = run_seeds(seeds, candidates, base, settings, jobs=args.jobs)

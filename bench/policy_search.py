@@ -36,10 +36,12 @@ from triage.sim import Scenario
 def _weights(quality: float) -> dict[str, float]:
     """The quality weight, the rest split as the learned policy of 2026-11 split it (1.5:1:1)."""
     rest = 1.0 - quality
-    return {"quality": quality, "load": rest * 0.375, "idle": rest * 0.25, "fit": rest * 0.25}
+    split = {"load": 0.375, "idle": 0.25, "fit": 0.25}
+    return {"quality": quality} | {name: round(rest * share, 6) for name, share in split.items()}
 
 
-#: The candidates: one field at a time from the policy of 2026-11, then combinations.
+#: The candidates: one field at a time from the policy of 2026-11 (the first
+#: round), then around the best of those (the second, ``--only`` its labels).
 GRID: dict[str, dict[str, object]] = {
     "learned-2026-11": {},
     "quality 0.5": _weights(0.5),
@@ -50,6 +52,12 @@ GRID: dict[str, dict[str, object]] = {
     "agreement 0.25": {"agreement_share": 0.25},
     "agreement 0.75": {"agreement_share": 0.75},
     "prior_reviews 1.5": {"quality_prior_reviews": 1.5},
+    # the second round: around the best of the first (quality 0.8)
+    "quality 0.75": _weights(0.75),
+    "quality 0.85": _weights(0.85),
+    "quality 0.8, agreement 0.25": {**_weights(0.8), "agreement_share": 0.25},
+    "quality 0.8, agreement 0.75": {**_weights(0.8), "agreement_share": 0.75},
+    "quality 0.8, kind_prior 3": {**_weights(0.8), "kind_prior_reviews": 3.0},
 }
 
 
