@@ -3,8 +3,8 @@
     python bench/policy_search.py [--seeds 1-10] [--jobs 2] [--days 28]
         [--only LABEL ...] [--json]
 
-Each candidate is ``router.DEFAULT_POLICY`` with a few fields changed
-(:data:`GRID`), and plays the default in the harness's world
+Each candidate is ``router.LEARNED_1`` (the default before the search)
+with a few fields changed (:data:`GRID`), and plays the default in the harness's world
 (``bench/policy_eval.py``) on every training seed, without gates, against
 one set of runs of longest idle and the oracle per seed. The table gives,
 per candidate, the capture of the oracle's gain over longest idle (mean
@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 import msgspec
 from policy_eval import run_seeds
 
-from router import DEFAULT_POLICY, Policy
+from router import LEARNED_1, Policy
 from triage.ops import EvaluationSettings, parse_seeds
 from triage.sim import Scenario
 
@@ -40,10 +40,11 @@ def _weights(quality: float) -> dict[str, float]:
     return {"quality": quality} | {name: round(rest * share, 6) for name, share in split.items()}
 
 
-#: The candidates: one field at a time from the policy of 2026-11 (the first
-#: round), then around the best of those (the second, ``--only`` its labels).
+#: The candidates: one field at a time from learned-1, the default of 2026-11 (the first
+#: round), then around the best of those (the second, ``--only`` its labels),
+#: then the best of the second with more idle weight (the third).
 GRID: dict[str, dict[str, object]] = {
-    "learned-2026-11": {},
+    "learned-1": {},
     "quality 0.5": _weights(0.5),
     "quality 0.8": _weights(0.8),
     "quality 0.9": _weights(0.9),
@@ -58,6 +59,22 @@ GRID: dict[str, dict[str, object]] = {
     "quality 0.8, agreement 0.25": {**_weights(0.8), "agreement_share": 0.25},
     "quality 0.8, agreement 0.75": {**_weights(0.8), "agreement_share": 0.75},
     "quality 0.8, kind_prior 3": {**_weights(0.8), "kind_prior_reviews": 3.0},
+    # the third round: the best of the second with more weight on idle time, which
+    # alone keeps a newcomer of a thin pool from losing every choice to better records
+    "quality 0.8, idle 0.1, agreement 0.75": {
+        "quality": 0.8,
+        "load": 0.05,
+        "idle": 0.1,
+        "fit": 0.05,
+        "agreement_share": 0.75,
+    },
+    "quality 0.75, idle 0.125, agreement 0.75": {
+        "quality": 0.75,
+        "load": 0.075,
+        "idle": 0.125,
+        "fit": 0.05,
+        "agreement_share": 0.75,
+    },
 }
 
 
@@ -67,7 +84,7 @@ def candidates(only: list[str] | None) -> dict[str, Policy]:
     if unknown:
         raise SystemExit(f"unknown candidates {unknown}; the grid has {list(GRID)}")
     return {
-        label: msgspec.structs.replace(DEFAULT_POLICY, **fields)  # type: ignore[arg-type]
+        label: msgspec.structs.replace(LEARNED_1, **fields)  # type: ignore[arg-type]
         for label, fields in GRID.items()
         if not only or label in only
     }

@@ -155,9 +155,9 @@ LEARNED_1: Final = Policy(
 #: reviews; the weights chosen over training seeds of the harness (docs/routing.md).
 DEFAULT_POLICY: Final = Policy(
     name="learned-2",
-    quality=0.8,
+    quality=0.75,
     load=0.075,
-    idle=0.05,
+    idle=0.125,
     fit=0.05,
     by_kind=True,
     agreement_share=0.75,

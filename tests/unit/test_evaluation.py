@@ -161,7 +161,8 @@ def test_the_multi_seed_mode_runs_every_seed_paired_and_reports_the_targets() ->
     )
     found = json.loads(done.stdout)
     assert found["scenario"] == {"experts": 30, "days": 7, "seeds": [4, 5]}
-    (summary,) = found["summaries"].values()
+    assert list(found["summaries"]) == ["DEFAULT_POLICY", str(policy)]  # the default, then files
+    summary = found["summaries"][str(policy)]
     assert summary["seeds"] == [4, 5] and [s["seed"] for s in summary["per_seed"]] == [4, 5]
     assert {t["name"] for t in summary["targets"]} == {
         "gain captured",
