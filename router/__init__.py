@@ -19,7 +19,7 @@ from ._explain import (
     Tie,
     explain,
 )
-from ._policy import BALANCED, DEFAULT_POLICY, Policy, Score
+from ._policy import BALANCED, DEFAULT_POLICY, LEARNED_1, Policy, Score
 from ._scoring import Ranking
 from ._snapshot import SnapshotError, restore, snapshot
 from ._witness import Witness
@@ -27,6 +27,7 @@ from ._witness import Witness
 __all__ = [
     "BALANCED",
     "DEFAULT_POLICY",
+    "LEARNED_1",
     "RULES",
     "Candidate",
     "Engine",

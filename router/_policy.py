@@ -15,12 +15,15 @@ decision's ``reasons`` so that a person can check it:
   weight): how close the expert's own review scores came to the other
   reviews of the same work.
 
-Two policies matter: :data:`BALANCED`, the policy of every log recorded
-before the learned one (quality by domain only, no agreement part), and
-:data:`DEFAULT_POLICY`, the learned one (quality by domain *and* kind,
-reviews to reviewers who agree with QA). The fields the learned policy
-added default to what ``BALANCED`` does, so that a policy recorded in an
-older log, which lacks them, decodes to exactly the policy it was.
+Three policies matter: :data:`BALANCED`, the policy of every log recorded
+before the learned one (quality by domain only, no agreement part);
+:data:`LEARNED_1`, the first learned one (quality by domain *and* kind,
+reviews to reviewers who agree with QA); and :data:`DEFAULT_POLICY`
+(``learned-2``), the same parts with the weights chosen over many seeds.
+The fields the learned policy added default to what ``BALANCED`` does, so
+that a policy recorded in an older log, which lacks them, decodes to
+exactly the policy it was; a log records its policies whole, so one
+recorded under ``LEARNED_1`` decodes to it whatever the default is now.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from typing import Annotated, Final
 import msgspec
 from msgspec import Meta
 
-__all__ = ["BALANCED", "DEFAULT_POLICY", "MAX_LEASE_MINUTES", "Policy", "Score"]
+__all__ = ["BALANCED", "DEFAULT_POLICY", "LEARNED_1", "MAX_LEASE_MINUTES", "Policy", "Score"]
 
 #: The longest lease: a week, the same bound as a task's ``minutes``.
 MAX_LEASE_MINUTES: Final = 7 * 24 * 60
@@ -136,8 +139,9 @@ class Score(msgspec.Struct, frozen=True, gc=False):
 #: The policy of every log recorded before the learned one: quality by domain only.
 BALANCED: Final = Policy()
 
-#: The policy with no policy file: learned quality by domain and kind, agreement on reviews.
-DEFAULT_POLICY: Final = Policy(
+#: The first learned policy, the default of the logs recorded from 2026-11 until
+#: ``learned-2``: as such a log recorded it (name "learned"), it decodes to this.
+LEARNED_1: Final = Policy(
     name="learned",
     quality=0.65,
     load=0.15,
@@ -145,4 +149,16 @@ DEFAULT_POLICY: Final = Policy(
     fit=0.1,
     by_kind=True,
     agreement_share=0.5,
+)
+
+#: The policy with no policy file: learned quality by domain and kind, agreement on
+#: reviews; the weights chosen over training seeds of the harness (docs/routing.md).
+DEFAULT_POLICY: Final = Policy(
+    name="learned-2",
+    quality=0.75,
+    load=0.075,
+    idle=0.125,
+    fit=0.05,
+    by_kind=True,
+    agreement_share=0.75,
 )

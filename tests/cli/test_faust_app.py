@@ -90,7 +90,7 @@ def test_defaults_are_those_of_triage_worker(environment: pytest.MonkeyPatch) ->
     assert settings == KafkaSettings(bootstrap="127.0.0.1:9092", tick_seconds=60.0)
     assert settings.group_instance_id == settings.client_id  # static membership
     assert settings.max_ahead_seconds == 86_400
-    assert policy.name == "learned"
+    assert policy.name == "learned-2"
     assert (web_host, web_port) == ("127.0.0.1", 6066)
     assert (config.web_views, config.http_token, config.objectives) == ("all", None, None)
 

@@ -108,7 +108,7 @@ def test_report_at_a_moment_is_the_report_of_a_replay_stopped_there(
 def test_replay_of_the_demo_is_identical(demo: str) -> None:
     body = json.loads(triage("replay", "--log", demo, "--json").stdout)
     assert body["identical"] and body["inputs"] > 65_000
-    assert body["policies"] == [[1, "learned"]]
+    assert body["policies"] == [[1, "learned-2"]]
 
 
 def test_whatif_is_deterministic_and_calibrated(small_demo: str, tmp_path: Path) -> None:

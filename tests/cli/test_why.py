@@ -22,7 +22,7 @@ def test_an_assignment_is_explained_with_its_funnel_and_candidates(quickstart: s
     assert "task write-001 in workspace acme-llm: completed" in text
     assert "every output as recorded" in text
     assert "decision 1: assigned to ana" in text
-    assert "policy 'learned': quality 0.65, load 0.15, idle 0.1, fit 0.1" in text
+    assert "policy 'learned-2': quality 0.75, load 0.075, idle 0.125, fit 0.05" in text
     for label in ("domain level", "language", "weekly hours", "already tried", "quality gate"):
         assert f"    {label} " in text
     body = why("write-001", "--log", quickstart)

@@ -17,9 +17,9 @@ import pytest
 
 import router._index
 from events import decode_input, encode
-from router import BALANCED, DEFAULT_POLICY, Engine, Policy
+from router import BALANCED, DEFAULT_POLICY, LEARNED_1, Engine, Policy
 from tests.streams import jsonl, simulated
-from triage._policy_file import encode_policy
+from triage._policy_file import encode_policy, load_policy
 from triage.embedded import EmbeddedRuntime, Journal, ingest_lines
 
 ROOT = Path(__file__).parent.parent.parent
@@ -30,11 +30,25 @@ QUICKSTART_V1_1 = ROOT / "examples" / "quickstart-v1.1.jsonl"
 GOLDEN_V1_1 = ROOT / "tests" / "replay" / "golden" / "quickstart-v1.1.journal.jsonl"
 LEARNED = ROOT / "tests" / "replay" / "golden" / "quickstart.learned.journal.jsonl"
 LEARNED_V1_1 = ROOT / "tests" / "replay" / "golden" / "quickstart-v1.1.learned.journal.jsonl"
+#: The same under the first learned policy (router.LEARNED_1), the default before learned-2.
+GOLDEN_LEARNED_1 = ROOT / "tests" / "replay" / "golden" / "quickstart.learned-1.journal.jsonl"
+GOLDEN_LEARNED_1_V1_1 = (
+    ROOT / "tests" / "replay" / "golden" / "quickstart-v1.1.learned-1.journal.jsonl"
+)
 #: The default policy as the embedded log recorded it before the learned policy existed.
 RECORDED_BALANCED = (
     b'{"name":"balanced","quality":0.4,"load":0.25,"idle":0.15,"fit":0.2,'
     b'"quality_prior":0.75,"quality_prior_reviews":3.0,"idle_horizon_hours":24.0,'
     b'"lease_factor":3.0,"lease_min_minutes":30,"lease_max_minutes":10080}'
+)
+
+#: The default policy as the embedded log recorded it from 2026-11 until learned-2.
+RECORDED_LEARNED_1 = (
+    b'{"name":"learned","quality":0.65,"load":0.15,"idle":0.1,"fit":0.1,'
+    b'"quality_prior":0.75,"quality_prior_reviews":3.0,"idle_horizon_hours":24.0,'
+    b'"lease_factor":3.0,"lease_min_minutes":30,"lease_max_minutes":10080,"by_kind":true,'
+    b'"kind_prior_reviews":2.0,"agreement_share":0.5,"review_kinds":["review","audit"],'
+    b'"agreement_prior":0.8,"agreement_prior_pairs":3.0}'
 )
 
 
@@ -76,24 +90,53 @@ def test_v1_1_golden_log_replays_byte_for_byte() -> None:
     ("inputs", "golden"), [(QUICKSTART, LEARNED), (QUICKSTART_V1_1, LEARNED_V1_1)]
 )
 def test_the_learned_policy_is_the_default_and_pinned(inputs: Path, golden: Path) -> None:
+    """Regenerate deliberately, when the default's weights change: ``golden.write_bytes(...)``."""
     assert Engine().policy == DEFAULT_POLICY != BALANCED
+    assert DEFAULT_POLICY.name == "learned-2"
     assert journal_of(_inputs(inputs)) == golden.read_bytes()
 
 
-def test_an_old_log_recovers_under_its_recorded_policy_and_carries_on(tmp_path: Path) -> None:
-    """A log whose policy was recorded before the learned fields existed, run on without one.
+@pytest.mark.parametrize(
+    ("inputs", "golden"), [(QUICKSTART, GOLDEN_LEARNED_1), (QUICKSTART_V1_1, GOLDEN_LEARNED_1_V1_1)]
+)
+def test_a_log_recorded_under_the_first_learned_policy_replays_as_it_was(
+    inputs: Path, golden: Path
+) -> None:
+    """As the log recorded it (whole, named "learned"), it decodes to LEARNED_1 and decides alike.
 
-    Its first half folds under the recorded (balanced) policy, exactly as it
-    was routed; the learned default applies from the next input on.
+    The file of that policy (examples/policy-learned-1.toml, for a Kafka
+    worker whose journal was written under it) is the same policy.
+    """
+    recorded = msgspec.json.decode(RECORDED_LEARNED_1, type=Policy)
+    assert recorded == LEARNED_1 != DEFAULT_POLICY
+    assert encode_policy(LEARNED_1) == RECORDED_LEARNED_1
+    assert load_policy(ROOT / "examples" / "policy-learned-1.toml") == LEARNED_1
+    assert journal_of(_inputs(inputs), recorded) == golden.read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("recorded", "policy"),
+    [(RECORDED_BALANCED, BALANCED), (RECORDED_LEARNED_1, LEARNED_1)],
+    ids=["balanced", "learned-1"],
+)
+def test_an_old_log_recovers_under_its_recorded_policy_and_carries_on(
+    tmp_path: Path, recorded: bytes, policy: Policy
+) -> None:
+    """A log recorded under an older default, run on without a policy file.
+
+    The older defaults: balanced (recorded before the learned fields
+    existed) and the first learned policy. The first half folds under the
+    recorded policy, exactly as it was routed; the current default applies
+    from the next input on.
     """
     events = _inputs(QUICKSTART)
     half = len(events) // 2
     path = tmp_path / "old.db"
     with Journal(path) as journal:
         journal.append(events[:half])
-        EmbeddedRuntime(journal, BALANCED, on_outputs=None).run(until_idle=True)
+        EmbeddedRuntime(journal, policy, on_outputs=None).run(until_idle=True)
     with sqlite3.connect(path) as db:  # as the older version wrote it
-        db.execute("UPDATE policies SET body = ?", (RECORDED_BALANCED,))
+        db.execute("UPDATE policies SET body = ?", (recorded,))
     with Journal(path) as journal:
         journal.append(events[half:])
         runtime = EmbeddedRuntime(journal, on_outputs=None)
@@ -104,8 +147,8 @@ def test_an_old_log_recovers_under_its_recorded_policy_and_carries_on(tmp_path: 
             for entry in journal.entries()
         )
         epochs = journal.policies()
-    assert epochs == [(1, RECORDED_BALANCED), (half + 1, encode_policy(DEFAULT_POLICY))]
-    engine = Engine(BALANCED)
+    assert epochs == [(1, recorded), (half + 1, encode_policy(DEFAULT_POLICY))]
+    engine = Engine(policy)
     lines = []
     for number, event in enumerate(events, start=1):
         if number == half + 1:

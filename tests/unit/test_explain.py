@@ -130,4 +130,4 @@ def test_the_standing_of_each_removed_expert_says_why_in_their_figures() -> None
     assert details["f-hours"] == ("weekly_hours", "0.0h of 0.5h used this week, 45 min needed")
     assert details["zed"][0] == "unknown"
     body = msgspec.json.decode(msgspec.json.encode(explain(ws, task, world.engine.policy)))
-    assert body["policy"]["name"] == "learned" and len(body["funnel"]) == len(RULES)
+    assert body["policy"]["name"] == "learned-2" and len(body["funnel"]) == len(RULES)

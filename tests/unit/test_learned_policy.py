@@ -77,7 +77,7 @@ def test_a_review_goes_to_the_reviewer_who_agrees_with_qa() -> None:
     reasons = out[0].reasons  # type: ignore[union-attr]
     # Per submission close has 1 - |0.8 - 0.3| and 1 - |0.82 - 0.8|; far 0.5 and 0.48.
     assert agreement_in(w.engine.workspaces["w"].experts["far"], DEFAULT_POLICY) < 0.6
-    said = "agreement 0.76 with others' reviews over 6 pairs (50% of the quality weight)"
+    said = "agreement 0.76 with others' reviews over 6 pairs (75% of the quality weight)"
     assert said in reasons
     plain = w.task("plain", kind="write", exclude=("author",))
     said = plain[0].reasons  # type: ignore[union-attr]

@@ -61,7 +61,7 @@ def test_replay_of_a_consistent_history_is_identical() -> None:
     assert result.identical
     assert result.inputs == len(history())
     assert result.outputs == sum(len(outputs) for _, _, outputs in history())
-    assert result.policies == [(1, "learned")]
+    assert result.policies == [(1, "learned-2")]
 
 
 def test_replay_reports_the_first_divergence_precisely() -> None:
@@ -109,7 +109,7 @@ def test_replay_switches_policy_at_the_recorded_positions() -> None:
         recorded.append((position, raw, [encode(o) for o in outputs]))
     result = replay(recorded, [(1, DEFAULT_POLICY), (half, other)])
     assert result.identical
-    assert result.policies == [(1, "learned"), (half, "other")]
+    assert result.policies == [(1, "learned-2"), (half, "other")]
 
 
 def test_replay_sink_sees_every_replayed_input() -> None:

@@ -10,7 +10,9 @@
   built-in :data:`BASELINES` (:func:`baseline_engine`);
 - :func:`evaluate`: the policy harness, every policy closed loop in the
   demo's world with hidden quality (:class:`PolicyFigures`, its knobs
-  :class:`EvaluationSettings`, the issue's targets :func:`policy_targets`);
+  :class:`EvaluationSettings`, the issue's targets :func:`policy_targets`),
+  and over many seeds :func:`summarize` (:class:`SeedSummary`, the runs
+  each seed needs :data:`SEED_POLICIES`, seeds from words :func:`parse_seeds`);
 - :func:`find_task`, :func:`why`: one task's history and each routing
   decision about it recomputed and taken apart (:class:`Why`, ``triage why``);
 - :func:`render_replay`, :func:`render_whatif`, :func:`render_why`: the text
@@ -31,6 +33,7 @@ from ._outcome import Estimate, gini
 from ._render import render_replay, render_whatif
 from ._render_why import render_why
 from ._replay import Divergence, ReplayResult, replay
+from ._seeds import SEED_POLICIES, Interval, SeedFigures, SeedSummary, parse_seeds, summarize
 from ._whatif import (
     ASSUMPTIONS,
     Calibration,
@@ -46,6 +49,7 @@ __all__ = [
     "ASSUMPTIONS",
     "BASELINES",
     "POLICIES",
+    "SEED_POLICIES",
     "Calibration",
     "Candidate",
     "Decision",
@@ -54,10 +58,13 @@ __all__ = [
     "EvaluationSettings",
     "History",
     "HistoryEntry",
+    "Interval",
     "PolicyFigures",
     "Question",
     "Recorded",
     "ReplayResult",
+    "SeedFigures",
+    "SeedSummary",
     "Target",
     "Trail",
     "WhatIf",
@@ -70,12 +77,14 @@ __all__ = [
     "load_history",
     "longest_idle",
     "parse_moment",
+    "parse_seeds",
     "policy_targets",
     "render_replay",
     "render_whatif",
     "render_why",
     "replay",
     "run_policy",
+    "summarize",
     "until_moment",
     "what_if",
     "why",

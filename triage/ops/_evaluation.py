@@ -32,7 +32,7 @@ from events import (
     TaskReviewed,
     TaskSubmitted,
 )
-from router import BALANCED, DEFAULT_POLICY, Engine
+from router import BALANCED, DEFAULT_POLICY, Engine, Policy
 from triage.sim import Scenario, simulate
 
 from ._baselines import baseline_engine
@@ -156,9 +156,9 @@ def _percentile(values: list[float], share: float) -> float | None:
     return round(ordered[max(1, math.ceil(len(ordered) * share)) - 1], 1)
 
 
-def _engine(name: str, truth: Truth, seed: int) -> Engine:
+def _engine(name: str, truth: Truth, seed: int, default: Policy) -> Engine:
     if name == "default":
-        return Engine(DEFAULT_POLICY)
+        return Engine(default)
     if name == "balanced":
         return Engine(BALANCED)
     if name == "oracle":
@@ -166,16 +166,27 @@ def _engine(name: str, truth: Truth, seed: int) -> Engine:
     return baseline_engine(name, DEFAULT_POLICY, seed)
 
 
-def run_policy(scenario: Scenario, name: str, settings: Settings, *, gates: bool) -> Figures:
+def run_policy(
+    scenario: Scenario,
+    name: str,
+    settings: Settings,
+    *,
+    gates: bool,
+    default: Policy = DEFAULT_POLICY,
+) -> Figures:
     """One policy, closed loop, in the harness's world of the scenario's seed.
 
     Without gates the demo's work is v1 (no steps, gates, named experts or
     overlap: ``Scenario(v1_1=False)``); with gates it is the demo's v1.1
-    work, plus the harness's gate on written pairs.
+    work, plus the harness's gate on written pairs. ``default`` is the
+    policy that plays ``default`` (a candidate, when weights are searched);
+    the baselines and the oracle take their leases and gate records from
+    ``router.DEFAULT_POLICY`` whatever it is, so that every candidate is
+    compared with the same runs.
     """
     scenario = msgspec.structs.replace(scenario, v1_1=gates)
     truth = Truth(scenario.seed, spread=settings.spread, noise=settings.noise)
-    engine = _engine(name, truth, scenario.seed)
+    engine = _engine(name, truth, scenario.seed, default)
     tally = _Tally(truth, engine)
 
     rewrite = (
@@ -221,12 +232,18 @@ def evaluate(
     settings: Settings,
     policies: Sequence[str] = POLICIES,
     gates: Sequence[bool] = (False, True),
+    *,
+    default: Policy = DEFAULT_POLICY,
 ) -> list[Figures]:
-    """Every policy, without and with gates, in the same world."""
+    """Every policy, without and with gates, in the same world (``default``: see run_policy)."""
     unknown = [name for name in policies if name not in POLICIES]
     if unknown:
         raise ValueError(f"unknown policies {unknown}; expected some of {', '.join(POLICIES)}")
-    return [run_policy(scenario, name, settings, gates=g) for g in gates for name in policies]
+    return [
+        run_policy(scenario, name, settings, gates=g, default=default)
+        for g in gates
+        for name in policies
+    ]
 
 
 class Target(msgspec.Struct, frozen=True, kw_only=True):
