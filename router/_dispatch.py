@@ -18,7 +18,7 @@ from events import MINUTE, TaskAssigned, from_micros
 
 from ._gaps import check_routable
 from ._index import choose
-from ._policy import Policy
+from ._policy import Policy, Score
 from ._scoring import Ranking, admitted, personal, reasons, record_of, score
 from ._state import ClassQueue, Expert, Task, Workspace
 from ._step import Step
@@ -47,9 +47,9 @@ def dispatch(step: Step, policy: Policy, ranking: Ranking | None = None) -> None
         _, task_id, expert_id = heapq.heappop(heap)
         task = ws.tasks[task_id]
         if task.queued:
-            chosen, eligible = choose(ws, task, policy, ranking)
+            chosen, eligible, scored = choose(ws, task, policy, ranking)
             if chosen is not None:
-                _assign(step, task, chosen, eligible, policy, ranking=ranking)
+                _assign(step, task, chosen, eligible, policy, scored=scored, ranking=ranking)
                 if task.queued:
                     heapq.heappush(heap, (task.rank, task.task, ""))
             elif not expert_id:
@@ -126,9 +126,9 @@ def _dispatch_many(step: Step, policy: Policy, ranking: Ranking | None) -> None:
         task = ws.tasks[task_id]
         chosen: Expert | None = None
         if task.queued:
-            chosen, eligible = choose(ws, task, policy, ranking)
+            chosen, eligible, scored = choose(ws, task, policy, ranking)
             if chosen is not None:
-                _assign(step, task, chosen, eligible, policy, ranking=ranking)
+                _assign(step, task, chosen, eligible, policy, scored=scored, ranking=ranking)
             elif cursor is None:
                 check_routable(step, task)
         if cursor is None:
@@ -191,16 +191,23 @@ def _assign(
     eligible: int,
     policy: Policy,
     *,
+    scored: Score | None,
     ranking: Ranking | None,
 ) -> None:
-    """Give the task to the expert: ``task.assigned``, with a lease and the reasons."""
+    """Give the task to the expert: ``task.assigned``, with a lease and the reasons.
+
+    ``scored`` is the expert's score when the choice computed it (a scan),
+    None when it did not (the index); then it is computed here.
+    """
     ws = step.ws
     now = ws.clock
-    chosen = (
-        score(ws, expert, task, policy)
-        if ranking is None
-        else ranking.score(ws, expert, task, policy)
-    )
+    chosen = scored
+    if chosen is None:
+        chosen = (
+            score(ws, expert, task, policy)
+            if ranking is None
+            else ranking.score(ws, expert, task, policy)
+        )
     why = reasons(ws, expert, task, chosen, eligible, policy=policy)
     extras = task.v1_1
     until = now + policy.lease_minutes(task.minutes) * MINUTE

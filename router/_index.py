@@ -52,7 +52,7 @@ from sortedcontainers import SortedList
 
 from events import HOUR
 
-from ._policy import Policy
+from ._policy import Policy, Score
 from ._scoring import AGREED, Ranking, agreed, fit_of, idle_of, scan, steady
 from ._state import Expert, Pool, PoolKey, Requirement, Task, Workspace
 
@@ -71,15 +71,17 @@ _NONE = -_INFINITY  # the bound of a class with nobody who can take the task
 
 def choose(
     ws: Workspace, task: Task, policy: Policy, ranking: Ranking | None = None
-) -> tuple[Expert | None, int]:
-    """The best-scored expert who can take the task now, and how many can.
+) -> tuple[Expert | None, int, Score | None]:
+    """The best-scored expert who can take the task now, how many can, and the winner's score.
 
     Exactly what ``scan`` answers; through the pool's index when the pool
     has many idle experts and the task neither a gate nor an allow-list.
+    The index ranks by bounds, not by whole scores, so its answer carries
+    no score (None): the caller scores the winner, once.
     """
     pool = ws.pools.get(task.pool)
     if pool is None or not pool.idle:
-        return None, 0
+        return None, 0, None
     indexes = cast("PoolIndexes | None", pool.index)  # the only kind of index there is
     if indexes is None:
         if len(pool.idle) < INDEX_FROM or task.extra or ranking is not None:
@@ -408,8 +410,14 @@ class PoolIndexes:
         ]
         return menu
 
-    def best(self, ws: Workspace, task: Task, facet: _Facet) -> tuple[Expert | None, int]:
-        """The choice ``scan`` makes for a task without gate or allow-list, and the count."""
+    def best(
+        self, ws: Workspace, task: Task, facet: _Facet
+    ) -> tuple[Expert | None, int, Score | None]:
+        """The choice ``scan`` makes for a task without gate or allow-list, and the count.
+
+        The third item is always None: the walk compares bounds and parts,
+        never a whole ``Score``.
+        """
         minutes = task.minutes
         menu = facet.menus.get(task.requirement)
         if menu is None:
@@ -441,7 +449,7 @@ class PoolIndexes:
         if barred:
             eligible -= self._counted(barred, task)
         if not eligible:
-            return None, 0
+            return None, 0, None
         # The most promising class first: the best found there prunes most others. In
         # which order classes of equal bounds are walked does not change the best.
         search = _Search(self, facet, clock, minutes, barred)
@@ -453,7 +461,7 @@ class PoolIndexes:
             bounds[n] = _NONE
             group, order, fit, _ = menu[n]
             search.walk(group, order, fit)
-        return ws.experts[search.best], eligible
+        return ws.experts[search.best], eligible, None
 
     def _counted(self, names: frozenset[str] | set[str], task: Task) -> int:
         """How many of these names are among the idle experts counted for the task."""

@@ -71,16 +71,18 @@ class Ranking(Protocol):
 
 def scan(
     ws: Workspace, task: Task, policy: Policy, ranking: Ranking | None = None
-) -> tuple[Expert | None, int]:
-    """The best-scored expert who can take the task now, and how many can: every one looked at.
+) -> tuple[Expert | None, int, Score | None]:
+    """The best-scored expert who can take the task now, how many can, and the winner's score.
 
-    The pool's idle set already holds only available experts with an open
-    slot, so what is left to check is the task's requirement, the week's
-    minutes and the personal bars. Ties go to the smallest expert id.
+    Every idle expert of the pool is looked at. The pool's idle set already
+    holds only available experts with an open slot, so what is left to
+    check is the task's requirement, the week's minutes and the personal
+    bars. Ties go to the smallest expert id. The score is the one the
+    decision reports, so the winner is not scored a second time.
     """
     pool = ws.pools.get(task.pool)
     if pool is None or not pool.idle:
-        return None, 0
+        return None, 0, None
     experts = ws.experts
     week = ws.week
     domain, language = task.domain, task.language
@@ -94,6 +96,7 @@ def scan(
         if allowed is not None and len(allowed) < len(pool.idle):
             idle = [name for name in allowed if name in pool.idle]
     best: Expert | None = None
+    best_score: Score | None = None
     best_total = -1.0
     eligible = 0
     for expert_id in idle:
@@ -108,12 +111,13 @@ def scan(
         ):
             continue
         eligible += 1
-        total = rank(ws, expert, task, policy).total
+        scored = rank(ws, expert, task, policy)
+        total = scored.total
         if total > best_total or (
             total == best_total and best is not None and expert_id < best.expert
         ):
-            best, best_total = expert, total
-    return best, eligible
+            best, best_total, best_score = expert, total, scored
+    return best, eligible, best_score
 
 
 def personal(ws: Workspace, expert: Expert, task: Task) -> bool:

@@ -46,7 +46,8 @@ from events import (
 )
 from router import BALANCED, DEFAULT_POLICY, Engine, Policy, restore, snapshot
 from router._index import PoolIndexes, choose
-from router._scoring import AGREED, agreed, facet, scan, steady
+from router._policy import Score
+from router._scoring import AGREED, agreed, facet, scan, score, steady
 from router._state import Expert, Extras, Record, Task, Workspace
 from tests.streams import START, available_experts, later, pick, simulated
 
@@ -169,8 +170,8 @@ def draw_task(data: st.DataObject, ws: Workspace, n: int, names: list[str]) -> T
     return task
 
 
-def chosen(result: tuple[Expert | None, int]) -> tuple[str | None, int]:
-    expert, eligible = result
+def chosen(result: tuple[Expert | None, int, Score | None]) -> tuple[str | None, int]:
+    expert, eligible, _ = result
     return (expert.expert if expert is not None else None), eligible
 
 
@@ -196,7 +197,14 @@ def test_the_index_chooses_as_the_scan_on_random_states(
     pool = ws.pool(POOL)
     for n in range(1, data.draw(st.integers(1, 12), label="tasks") + 1):
         task = draw_task(data, ws, n, names)
-        expected = chosen(scan(ws, task, policy))
+        scanned = scan(ws, task, policy)
+        expected = chosen(scanned)
+        # The scan hands on the winner's own score, the one the decision reports.
+        winner, _, winner_score = scanned
+        if winner is None:
+            assert winner_score is None
+        else:
+            assert winner_score == score(ws, winner, task, policy)
         if pool.index is None:  # new, or dropped by a new week
             pool.index = PoolIndexes(ws, POOL, pool, policy)
         indexes = pool.index
