@@ -347,17 +347,13 @@ class Engine:
         record = expert.records.get(task.domain)
         if record is None:
             record = expert.records[task.domain] = Record()
-        record.reviews += 1
-        record.total += event.score
-        record.passed += event.passed
+        record.count(event.score, event.passed)
         if record.kinds is None:
             record.kinds = {}
         kind = record.kinds.get(task.kind)
         if kind is None:
             kind = record.kinds[task.kind] = Record()
-        kind.reviews += 1
-        kind.total += event.score
-        kind.passed += event.passed
+        kind.count(event.score, event.passed)
         if expert.idle:
             # Its quality in the domain and in the (domain, kind) changed: the idle index.
             ws.rekey(expert)
@@ -462,8 +458,7 @@ def _compare(ws: Workspace, task: Task, event: TaskReviewed) -> None:
             if expert is not None:
                 if expert.agreement is None:
                     expert.agreement = Record()
-                expert.agreement.reviews += 1
-                expert.agreement.total += closeness
+                expert.agreement.count(closeness)
                 if expert.idle:
                     ws.rekey(expert)
     earlier.append((event.reviewer, event.score))

@@ -58,6 +58,12 @@ class Record(msgspec.Struct, gc=False):
     passed: int = 0
     kinds: dict[str, Record] | None = None  # task kind -> the record of that kind
 
+    def count(self, score: float, passed: bool = False) -> None:
+        """One more review (or comparison) of ``score``, passed or not."""
+        self.reviews += 1
+        self.total += score
+        self.passed += passed
+
 
 class Expert(msgspec.Struct, gc=False):
     """An expert's profile and the router's running account of them."""
